@@ -1,0 +1,64 @@
+/** Shared helpers for integration tests: the broker address, unique topics, producing ids. */
+import { randomBytes } from 'node:crypto';
+import kafkajs, { type Kafka as KafkaClient } from 'kafkajs';
+
+const { Kafka, logLevel } = kafkajs;
+
+export function brokers(): string[] {
+  const list = process.env.KAFKA_BROKERS;
+  if (!list) throw new Error('KAFKA_BROKERS is not set: run integration tests through `npm test` (it starts a broker) or set it.');
+  return list.split(',').map((b) => b.trim());
+}
+
+export function kafka(clientId = 'partita-test'): KafkaClient {
+  return new Kafka({ clientId, brokers: brokers(), logLevel: logLevel.NOTHING });
+}
+
+/** Topic and group names unique per test run, so tests never see each other's data. */
+export function unique(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+}
+
+export async function createTopic(topic: string, numPartitions: number, replicationFactor = 1): Promise<void> {
+  const admin = kafka().admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: [{ topic, numPartitions, replicationFactor }], waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Produces messages `{"id": n}` keyed by id, spread over partitions by key.
+ * Returns the ids produced.
+ */
+export async function produceIds(topic: string, from: number, count: number, opts: { value?: (id: number) => string | Buffer } = {}): Promise<number[]> {
+  const producer = kafka().producer();
+  await producer.connect();
+  const ids: number[] = [];
+  try {
+    const chunk = 1000;
+    for (let start = from; start < from + count; start += chunk) {
+      const messages = [];
+      for (let id = start; id < Math.min(from + count, start + chunk); id++) {
+        ids.push(id);
+        messages.push({ key: String(id), value: opts.value ? opts.value(id) : JSON.stringify({ id }) });
+      }
+      await producer.send({ topic, messages, acks: -1 });
+    }
+  } finally {
+    await producer.disconnect();
+  }
+  return ids;
+}
+
+/** Polls `check` until it returns true or the timeout passes (then throws with `what`). */
+export async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000, everyMs = 100): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
+}
