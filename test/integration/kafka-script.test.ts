@@ -28,7 +28,7 @@ test('3-node cluster: replicated topic, survives one node down, stop leaves noth
     await admin.connect();
     await admin.createTopics({ topics: [{ topic: 'replicated', numPartitions: 3, replicationFactor: 3 }], waitForLeaders: true });
     const md = await admin.fetchTopicMetadata({ topics: ['replicated'] });
-    for (const p of md.topics[0]!.partitions) assert.equal(p.replicas.length, 3, `partition ${p.partition} has 3 replicas`);
+    for (const p of md.topics[0]!.partitions) assert.equal(p.replicas.length, 3, `partition ${p.partitionId} has 3 replicas`);
 
     assert.equal(await stopNode({ nodes: 3, port, index: 2, kill: true }), true);
     assert.deepEqual(clusterStatus({ nodes: 3, port }).running, [0, 1]);

@@ -1,0 +1,44 @@
+/**
+ * `createApp(config)`: what a boot file exports. The same file is imported by
+ * the main thread and by every worker thread, so each builds the same routing
+ * table from the same classes (no class names in strings).
+ */
+import { resolveConfig, type AppConfig, type ConsumerGroupRoute, type ResolvedConfig, type TopicRoute } from './config.ts';
+
+export const APP_BRAND: unique symbol = Symbol.for('partita.App');
+
+export class App {
+  readonly [APP_BRAND] = true;
+  readonly config: ResolvedConfig;
+  readonly #routes = new Map<string, TopicRoute>();
+
+  constructor(config: AppConfig) {
+    this.config = resolveConfig(config);
+    for (const g of this.config.groups) for (const t of g.topics) this.#routes.set(routeKey(g.name, t.topic), t);
+  }
+
+  get consumerGroups(): readonly ConsumerGroupRoute[] {
+    return this.config.groups;
+  }
+
+  group(name: string): ConsumerGroupRoute | undefined {
+    return this.config.groups.find((g) => g.name === name);
+  }
+
+  route(group: string, topic: string): TopicRoute | undefined {
+    return this.#routes.get(routeKey(group, topic));
+  }
+}
+
+export function routeKey(group: string, topic: string): string {
+  return `${group}\u0000${topic}`;
+}
+
+/** Validates the config (throws ConfigError listing every problem) and returns the app. */
+export function createApp(config: AppConfig): App {
+  return new App(config);
+}
+
+export function isApp(value: unknown): value is App {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[APP_BRAND] === true;
+}

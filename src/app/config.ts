@@ -1,0 +1,264 @@
+/**
+ * The boot file's config: documented input types, the zod schema that
+ * validates them (every problem reported at once, with its path), and the
+ * normalized form the runtime reads. Validation runs on the main thread and
+ * again in each worker (both import the boot file), so it stays cheap.
+ */
+import { availableParallelism } from 'node:os';
+import { z } from 'zod';
+import { isConsumerClass, type ConsumerClass } from '../consumer.ts';
+import { ConfigError, type ConfigProblem } from '../errors.ts';
+import type { Deserializer } from '../messages/deserializers.ts';
+import type { Message } from '../messages/messages.ts';
+
+/** Connection settings, passed through to kafkajs. */
+export interface KafkaConfig {
+  /** `host:port` list. */
+  brokers: string[];
+  /** @default 'partita' */
+  clientId?: string;
+  /** `true` or Node `tls.connect` options. */
+  ssl?: boolean | Record<string, unknown>;
+  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+  /** @default 3000 */
+  connectionTimeoutMs?: number;
+  /** @default 30000 */
+  requestTimeoutMs?: number;
+  /** How many times to retry connecting before giving up (kafkajs retry budget). @default 5 */
+  connectRetries?: number;
+}
+
+/** Settings of a consumer group; `defaults` sets them for all groups, a group may override. */
+export interface GroupSettings {
+  /** Batches queued per partition beyond the one being processed; when full the partition is paused. @default 2 */
+  prefetch?: number;
+  /** How often processed offsets are committed; also committed on revoke and shutdown. @default 1000 */
+  commitIntervalMs?: number;
+  /** @default 30000 */
+  sessionTimeoutMs?: number;
+  /** @default 3000 */
+  heartbeatIntervalMs?: number;
+  /** @default 60000 */
+  rebalanceTimeoutMs?: number;
+  /** Max bytes fetched per partition per request (bounds one batch). @default 1048576 */
+  maxBytesPerPartition?: number;
+  /** Max bytes per fetch response. @default 10485760 */
+  maxBytes?: number;
+  /** Broker long-poll wait when no data is available. @default 500 */
+  maxWaitTimeMs?: number;
+  /** Backoff before retrying a failed batch: initialMs doubling up to maxMs. @default { initialMs: 1000, maxMs: 30000 } */
+  retryBackoff?: { initialMs?: number; maxMs?: number };
+}
+
+export interface TopicOptions<P = any> {
+  /** The class handling this topic: `class X extends Consumer { consume(messages) {} }`. */
+  consumer: ConsumerClass<P>;
+  /** @default 'json' */
+  deserializer?: Deserializer;
+  /** `pool`: worker threads (partition pinned to one thread). `inline`: the main thread. @default 'pool' */
+  backend?: 'pool' | 'inline';
+  /** Where a group without a committed offset starts. @default 'earliest' */
+  startFrom?: 'earliest' | 'latest';
+  /** Inactive topics are declared (routes, flow) but not consumed. @default true */
+  active?: boolean;
+  /** Runs on the fetcher for each message; false drops it before scheduling (its offset still counts as processed). */
+  filter?: (message: Message<P>) => boolean;
+  /** Commit only what consume() marks with markAsConsumed(). @default false */
+  manualOffsets?: boolean;
+}
+
+export interface ConsumerGroupConfig extends GroupSettings {
+  /** Overrides of the app's kafka settings (a group may read another cluster). */
+  kafka?: Partial<KafkaConfig>;
+  topics: Record<string, TopicOptions>;
+}
+
+export interface AppConfig {
+  kafka: KafkaConfig;
+  /** Worker threads in the pool. @default os.availableParallelism() */
+  concurrency?: number;
+  /** Graceful shutdown budget. @default 30000 */
+  shutdownTimeoutMs?: number;
+  /** Group settings applied to every group (a group's own settings win). */
+  defaults?: GroupSettings;
+  /** Name of the group that `topics` (declared outside any group) belong to. @default kafka.clientId or 'partita' */
+  defaultConsumerGroup?: string;
+  /** Topics of the default consumer group. */
+  topics?: Record<string, TopicOptions>;
+  /** Consumer groups by name (the Kafka group id), each with its topics. */
+  routes?: Record<string, ConsumerGroupConfig>;
+}
+
+const positiveInt = z.number().int().positive();
+const topicName = z.string().regex(/^[a-zA-Z0-9._-]{1,249}$/, 'must be a Kafka topic name (letters, digits, . _ -; at most 249)');
+const fn = (what: string) => z.custom<(...args: any[]) => any>((v) => typeof v === 'function', { message: `must be a function (${what})` });
+
+const kafkaShape = {
+  brokers: z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port')).min(1, 'must list at least one broker'),
+  clientId: z.string().min(1).optional(),
+  ssl: z.union([z.boolean(), z.record(z.string(), z.unknown())]).optional(),
+  sasl: z.object({ mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']), username: z.string(), password: z.string() }).strict().optional(),
+  connectionTimeoutMs: positiveInt.optional(),
+  requestTimeoutMs: positiveInt.optional(),
+  connectRetries: z.number().int().min(0).max(100).optional(),
+};
+
+const groupSettingsShape = {
+  prefetch: z.number().int().min(1).max(1000).optional(),
+  commitIntervalMs: z.number().int().min(0).optional(),
+  sessionTimeoutMs: positiveInt.optional(),
+  heartbeatIntervalMs: positiveInt.optional(),
+  rebalanceTimeoutMs: positiveInt.optional(),
+  maxBytesPerPartition: positiveInt.optional(),
+  maxBytes: positiveInt.optional(),
+  maxWaitTimeMs: z.number().int().min(0).optional(),
+  retryBackoff: z.object({ initialMs: positiveInt.optional(), maxMs: positiveInt.optional() }).strict().optional(),
+};
+
+const topicSchema = z
+  .object({
+    consumer: z.custom<ConsumerClass>(isConsumerClass, { message: 'must be a Consumer subclass' }),
+    deserializer: z.union([z.enum(['json', 'string', 'raw']), fn('raw, context) => payload')]).optional(),
+    backend: z.enum(['pool', 'inline']).optional(),
+    startFrom: z.enum(['earliest', 'latest']).optional(),
+    active: z.boolean().optional(),
+    filter: fn('message) => boolean').optional(),
+    manualOffsets: z.boolean().optional(),
+  })
+  .strict();
+
+const groupSchema = z
+  .object({
+    ...groupSettingsShape,
+    kafka: z.object(kafkaShape).partial().strict().optional(),
+    topics: z.record(topicName, topicSchema),
+  })
+  .strict();
+
+const appSchema = z
+  .object({
+    kafka: z.object(kafkaShape).strict(),
+    concurrency: z.number().int().min(1).max(256).optional(),
+    shutdownTimeoutMs: positiveInt.optional(),
+    defaults: z.object(groupSettingsShape).strict().optional(),
+    defaultConsumerGroup: z.string().min(1).optional(),
+    topics: z.record(topicName, topicSchema).optional(),
+    routes: z.record(z.string().min(1), groupSchema).optional(),
+  })
+  .strict();
+
+/** A topic route after validation, with every default filled in. */
+export interface TopicRoute {
+  group: string;
+  topic: string;
+  consumer: ConsumerClass;
+  deserializer: Deserializer;
+  backend: 'pool' | 'inline';
+  startFrom: 'earliest' | 'latest';
+  active: boolean;
+  filter: ((message: Message<any>) => boolean) | undefined;
+  manualOffsets: boolean;
+}
+
+export type ResolvedKafkaConfig = Required<Pick<KafkaConfig, 'brokers' | 'clientId' | 'connectionTimeoutMs' | 'requestTimeoutMs' | 'connectRetries'>> & Pick<KafkaConfig, 'ssl' | 'sasl'>;
+export type ResolvedGroupSettings = Required<Omit<GroupSettings, 'retryBackoff'>> & { retryBackoff: { initialMs: number; maxMs: number } };
+
+export interface ConsumerGroupRoute {
+  name: string;
+  kafka: ResolvedKafkaConfig;
+  settings: ResolvedGroupSettings;
+  topics: TopicRoute[];
+}
+
+export interface ResolvedConfig {
+  concurrency: number;
+  shutdownTimeoutMs: number;
+  groups: ConsumerGroupRoute[];
+}
+
+const settingDefaults: ResolvedGroupSettings = {
+  prefetch: 2,
+  commitIntervalMs: 1000,
+  sessionTimeoutMs: 30_000,
+  heartbeatIntervalMs: 3000,
+  rebalanceTimeoutMs: 60_000,
+  maxBytesPerPartition: 1024 * 1024,
+  maxBytes: 10 * 1024 * 1024,
+  maxWaitTimeMs: 500,
+  retryBackoff: { initialMs: 1000, maxMs: 30_000 },
+};
+
+function problemsOf(error: z.ZodError): ConfigProblem[] {
+  return error.issues.map((issue) => {
+    const path = issue.path.map(String).join('.');
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((k) => ({ path: path ? `${path}.${k}` : k, message: 'unknown option' }));
+    }
+    return [{ path, message: issue.message }];
+  }).flat();
+}
+
+/** Validates a config and fills in defaults; throws ConfigError listing every problem. */
+export function resolveConfig(input: unknown): ResolvedConfig {
+  const parsed = appSchema.safeParse(input);
+  if (!parsed.success) throw new ConfigError(problemsOf(parsed.error));
+  const cfg = parsed.data;
+  const problems: ConfigProblem[] = [];
+  const clientId = cfg.kafka.clientId ?? 'partita';
+  const defaultGroup = cfg.defaultConsumerGroup ?? clientId;
+  const declared: Array<[string, z.infer<typeof groupSchema>]> = Object.entries(cfg.routes ?? {});
+  if (cfg.topics && Object.keys(cfg.topics).length > 0) {
+    if (cfg.routes?.[defaultGroup]) {
+      problems.push({ path: 'topics', message: `the default consumer group "${defaultGroup}" is also declared in routes; move these topics into routes.${defaultGroup}.topics or set defaultConsumerGroup` });
+    } else {
+      declared.unshift([defaultGroup, { topics: cfg.topics }]);
+    }
+  }
+  if (declared.length === 0) problems.push({ path: 'routes', message: 'declare at least one topic (in routes.<group>.topics or topics)' });
+  for (const [name, g] of declared) {
+    if (Object.keys(g.topics).length === 0) problems.push({ path: `routes.${name}.topics`, message: 'must declare at least one topic' });
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const groups: ConsumerGroupRoute[] = declared.map(([name, g]) => {
+    const kafka = { ...cfg.kafka, ...g.kafka };
+    const { topics: _t, kafka: _k, ...own } = g;
+    const settings = { ...settingDefaults, ...cfg.defaults, ...own } as ResolvedGroupSettings;
+    settings.retryBackoff = { ...settingDefaults.retryBackoff, ...cfg.defaults?.retryBackoff, ...own.retryBackoff };
+    return {
+      name,
+      kafka: {
+        brokers: kafka.brokers ?? cfg.kafka.brokers,
+        clientId: kafka.clientId ?? clientId,
+        connectionTimeoutMs: kafka.connectionTimeoutMs ?? 3000,
+        requestTimeoutMs: kafka.requestTimeoutMs ?? 30_000,
+        connectRetries: kafka.connectRetries ?? 5,
+        ssl: kafka.ssl,
+        sasl: kafka.sasl,
+      },
+      settings,
+      topics: Object.entries(g.topics).map(([topic, t]) => ({
+        group: name,
+        topic,
+        consumer: t.consumer,
+        deserializer: t.deserializer ?? 'json',
+        backend: t.backend ?? 'pool',
+        startFrom: t.startFrom ?? 'earliest',
+        active: t.active ?? true,
+        filter: t.filter,
+        manualOffsets: t.manualOffsets ?? false,
+      })),
+    };
+  });
+  for (const g of groups) {
+    const at = g.name === defaultGroup && !cfg.routes?.[g.name] ? 'defaults' : `routes.${g.name}`;
+    if (g.settings.heartbeatIntervalMs >= g.settings.sessionTimeoutMs) {
+      problems.push({ path: `${at}.heartbeatIntervalMs`, message: `must be lower than sessionTimeoutMs (${g.settings.sessionTimeoutMs}), got ${g.settings.heartbeatIntervalMs}` });
+    }
+    if (g.settings.retryBackoff.initialMs > g.settings.retryBackoff.maxMs) {
+      problems.push({ path: `${at}.retryBackoff`, message: `initialMs (${g.settings.retryBackoff.initialMs}) must not exceed maxMs (${g.settings.retryBackoff.maxMs})` });
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { concurrency: cfg.concurrency ?? availableParallelism(), shutdownTimeoutMs: cfg.shutdownTimeoutMs ?? 30_000, groups };
+}

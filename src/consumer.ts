@@ -1,0 +1,93 @@
+/**
+ * The base class users extend. One instance exists per assigned
+ * topic-partition, lives on the worker thread the partition is pinned to (or
+ * on the main thread for `backend: 'inline'`), and is reused for every batch
+ * of that partition until it is revoked or the process shuts down.
+ */
+import type { Message, Messages } from './messages/messages.ts';
+
+/** Brand checked instead of `instanceof`, so two copies of the package still agree. */
+export const CONSUMER_BRAND: unique symbol = Symbol.for('partita.Consumer');
+const kContext = Symbol('partita.consumer.context');
+
+/** What the runtime tells an instance about itself; internal. */
+export interface ConsumerContext {
+  consumerGroup: string;
+  topic: string;
+  partition: number;
+  /** 1 for a first delivery; 2+ when the batch is retried after an error. */
+  attempt: number;
+  /** Next offset to commit from markAsConsumed (highest marked offset + 1). */
+  marked: number | null;
+}
+
+export abstract class Consumer<P = unknown> {
+  static readonly [CONSUMER_BRAND] = true;
+  [kContext]: ConsumerContext | undefined;
+
+  #ctx(): ConsumerContext {
+    const ctx = this[kContext];
+    if (!ctx) throw new Error('This consumer is not attached to a partition yet (do not call it from the constructor; use initialized()).');
+    return ctx;
+  }
+
+  get consumerGroup(): string {
+    return this.#ctx().consumerGroup;
+  }
+
+  get topic(): string {
+    return this.#ctx().topic;
+  }
+
+  get partition(): number {
+    return this.#ctx().partition;
+  }
+
+  /** 1 for a batch's first delivery, 2+ while retrying it after an error. */
+  get attempt(): number {
+    return this.#ctx().attempt;
+  }
+
+  get retrying(): boolean {
+    return this.#ctx().attempt > 1;
+  }
+
+  /** Processes one batch (messages of this instance's topic-partition, in offset order). */
+  abstract consume(messages: Messages<P>): void | Promise<void>;
+
+  /** Runs once, before the first batch of this partition reaches this instance. */
+  initialized(): void | Promise<void> {}
+
+  /** Runs when the partition is taken away (rebalance); the instance is then dropped. */
+  revoked(): void | Promise<void> {}
+
+  /** Runs on graceful shutdown, after the last batch; flush buffers here. */
+  shutdown(): void | Promise<void> {}
+
+  /**
+   * Marks this message (and everything before it) as processed, so its offset
+   * can be committed. With `manualOffsets: true` only marked offsets are
+   * committed; otherwise a batch is marked as a whole when consume() returns.
+   */
+  markAsConsumed(message: Message<P>): void {
+    const ctx = this.#ctx();
+    const next = message.offset + 1;
+    if (ctx.marked === null || next > ctx.marked) ctx.marked = next;
+  }
+}
+
+export type ConsumerClass<P = unknown> = new () => Consumer<P>;
+
+export function isConsumerClass(value: unknown): value is ConsumerClass {
+  return typeof value === 'function' && value !== Consumer && (value as unknown as Record<symbol, unknown>)[CONSUMER_BRAND] === true && value.prototype !== undefined;
+}
+
+export function attachContext(consumer: Consumer<unknown>, ctx: ConsumerContext): void {
+  consumer[kContext] = ctx;
+}
+
+export function contextOf(consumer: Consumer<unknown>): ConsumerContext {
+  const ctx = consumer[kContext];
+  if (!ctx) throw new Error('consumer has no context');
+  return ctx;
+}

@@ -1,0 +1,129 @@
+/**
+ * The error catalogue. Every error Partita raises on purpose is one of these
+ * classes; `code` is stable (equal to the class's catalogue key) so logs,
+ * alerts and tests can match on it. `retriable` says whether trying the same
+ * thing again can succeed.
+ */
+
+export const ErrorCodes = {
+  CONFIG_INVALID: 'The app config or routes failed validation; `problems` lists every issue with its path.',
+  BOOT_FILE_NOT_FOUND: 'The boot file given with --boot (default partita.config.ts) does not exist.',
+  BOOT_FILE_INVALID: 'The boot file could not be imported, or its default export is not createApp(...).',
+  UNKNOWN_CONSUMER_GROUP: '--consumer-groups named a group that the routes do not define.',
+  NO_ACTIVE_ROUTES: 'The selected consumer groups have no active topic to consume.',
+  PAYLOAD_INVALID: 'A message payload could not be deserialized (thrown only when `message.payload` is read).',
+  CONSUMER_FAILED: 'consume() (or a lifecycle hook) threw; the batch is retried from the first unprocessed offset.',
+  WORKER_FAILED: 'A worker thread died or could not load the boot file.',
+  BROKER_UNREACHABLE: 'No Kafka broker answered within the connection retry budget.',
+  SHUTDOWN_TIMEOUT: 'Graceful shutdown did not finish within shutdownTimeoutMs.',
+  FETCHER_CRASHED: 'The kafkajs consumer of a group failed in a way it does not recover from.',
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export class PartitaError extends Error {
+  readonly code: ErrorCode;
+  readonly retriable: boolean;
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; retriable?: boolean } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.retriable = options.retriable ?? false;
+  }
+}
+
+export interface ConfigProblem {
+  /** Dotted path into the config, e.g. `routes.events.topics.users.consumer`. */
+  path: string;
+  message: string;
+}
+
+export class ConfigError extends PartitaError {
+  readonly problems: ConfigProblem[];
+  constructor(problems: ConfigProblem[]) {
+    const lines = problems.map((p) => `  - ${p.path || '(root)'}: ${p.message}`).join('\n');
+    super('CONFIG_INVALID', `Invalid Partita config (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${lines}`);
+    this.problems = problems;
+  }
+}
+
+export class BootFileError extends PartitaError {
+  constructor(code: 'BOOT_FILE_NOT_FOUND' | 'BOOT_FILE_INVALID', message: string, cause?: unknown) {
+    super(code, message, { cause });
+  }
+}
+
+export class UnknownConsumerGroupError extends PartitaError {
+  constructor(readonly unknown: string[], readonly available: string[]) {
+    super('UNKNOWN_CONSUMER_GROUP', `Unknown consumer group${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}. Available: ${available.join(', ')}`);
+  }
+}
+
+export class NoActiveRoutesError extends PartitaError {
+  constructor(groups: string[]) {
+    super('NO_ACTIVE_ROUTES', `No active topic to consume in consumer group(s): ${groups.join(', ')}`);
+  }
+}
+
+export class PayloadError extends PartitaError {
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly offset: number,
+    cause: unknown,
+  ) {
+    super('PAYLOAD_INVALID', `Could not deserialize the payload of ${topic}/${partition}@${offset}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+  }
+}
+
+/** What a consume() failure looks like once it has crossed the thread boundary. */
+export class ConsumerError extends PartitaError {
+  constructor(
+    message: string,
+    readonly originalName: string,
+    readonly originalStack: string | undefined,
+    readonly originalCode: string | undefined,
+  ) {
+    super('CONSUMER_FAILED', message, { retriable: true });
+  }
+}
+
+export class WorkerError extends PartitaError {
+  constructor(message: string, cause?: unknown) {
+    super('WORKER_FAILED', message, { cause, retriable: true });
+  }
+}
+
+export class BrokerUnreachableError extends PartitaError {
+  constructor(brokers: string[], cause: unknown) {
+    super('BROKER_UNREACHABLE', `Could not reach Kafka at ${brokers.join(', ')}: ${(cause as Error)?.message ?? String(cause)}`, { cause, retriable: true });
+  }
+}
+
+export class ShutdownTimeoutError extends PartitaError {
+  constructor(timeoutMs: number, readonly stillRunning: string[]) {
+    super('SHUTDOWN_TIMEOUT', `Shutdown did not finish within ${timeoutMs} ms; still running: ${stillRunning.join(', ') || 'nothing tracked'}`);
+  }
+}
+
+export class FetcherCrashedError extends PartitaError {
+  constructor(group: string, cause: unknown) {
+    super('FETCHER_CRASHED', `The fetcher of consumer group ${group} crashed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+  }
+}
+
+/** Plain-data form of an error, safe to post between threads. */
+export interface SerializedError {
+  name: string;
+  message: string;
+  stack?: string | undefined;
+  code?: string | undefined;
+}
+
+export function serializeError(err: unknown): SerializedError {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return { name: err.name, message: err.message, stack: err.stack, code: typeof code === 'string' ? code : undefined };
+  }
+  return { name: 'NonError', message: String(err) };
+}

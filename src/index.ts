@@ -1,0 +1,25 @@
+/** Partita's public API. */
+export { createApp, App } from './app/app.ts';
+export type { AppConfig, KafkaConfig, GroupSettings, ConsumerGroupConfig, TopicOptions, TopicRoute, ConsumerGroupRoute } from './app/config.ts';
+export { loadApp, resolveBootFile } from './app/boot.ts';
+export { Consumer, type ConsumerClass } from './consumer.ts';
+export { Message, Messages, type BatchMetadata } from './messages/messages.ts';
+export { deserializers, type Deserializer, type DeserializerFn, type DeserializeContext } from './messages/deserializers.ts';
+export { Server, type ServerOptions, type ServerStatus, type GroupStatus } from './runtime/server.ts';
+export type { PartitionStatus } from './runtime/scheduler.ts';
+export {
+  ErrorCodes,
+  PartitaError,
+  ConfigError,
+  BootFileError,
+  UnknownConsumerGroupError,
+  NoActiveRoutesError,
+  PayloadError,
+  ConsumerError,
+  WorkerError,
+  BrokerUnreachableError,
+  ShutdownTimeoutError,
+  FetcherCrashedError,
+  type ErrorCode,
+  type ConfigProblem,
+} from './errors.ts';

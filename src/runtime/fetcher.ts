@@ -1,0 +1,205 @@
+/**
+ * The fetcher of one consumer group: owns its kafkajs consumer on the main
+ * thread. eachBatch turns a kafkajs batch into a RawBatch (dropping offsets
+ * already accepted and messages the route's filter rejects), hands it to the
+ * scheduler and returns at once, so fetching never waits for processing.
+ *
+ * kafkajs runs with autoCommit off and auto-resolve off: `resolveOffset` only
+ * moves the fetch position; commits are explicit, of processed offsets only.
+ */
+import kafkajs, { type Consumer as KafkajsConsumer, type EachBatchPayload, type Kafka as KafkajsClient, type SASLOptions } from 'kafkajs';
+import type { ConsumerGroupRoute, ResolvedKafkaConfig, TopicRoute } from '../app/config.ts';
+import { BrokerUnreachableError, FetcherCrashedError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { resolveDeserializer } from '../messages/deserializers.ts';
+import { Message } from '../messages/messages.ts';
+import { appendMessage, emptyRawBatch } from '../messages/raw-batch.ts';
+import type { OffsetTracker } from './offset-tracker.ts';
+import type { FetchControl, Scheduler } from './scheduler.ts';
+
+const { Kafka, logLevel } = kafkajs;
+
+/** Routes kafkajs's own log lines into pino (warnings and errors only). */
+function kafkajsLogCreator(logger: Logger) {
+  return () =>
+    ({ level, log }: { level: number; log: { message: string } & Record<string, unknown> }) => {
+      const { message, ...extra } = log;
+      if (level === logLevel.ERROR) logger.error({ kafkajs: extra }, message);
+      else if (level === logLevel.WARN) logger.warn({ kafkajs: extra }, message);
+    };
+}
+
+export function createKafkaClient(config: ResolvedKafkaConfig, logger: Logger): KafkajsClient {
+  return new Kafka({
+    clientId: config.clientId,
+    brokers: config.brokers,
+    ssl: config.ssl as boolean | undefined,
+    sasl: config.sasl as SASLOptions | undefined,
+    connectionTimeout: config.connectionTimeoutMs,
+    requestTimeout: config.requestTimeoutMs,
+    retry: { retries: config.connectRetries, initialRetryTime: 300, maxRetryTime: 5000 },
+    logLevel: logLevel.WARN,
+    logCreator: kafkajsLogCreator(logger),
+  });
+}
+
+export interface FetcherDeps {
+  group: ConsumerGroupRoute;
+  /** Active topics of the group that this process consumes. */
+  routes: TopicRoute[];
+  scheduler: (fetch: FetchControl) => Scheduler;
+  offsets: OffsetTracker;
+  logger: Logger;
+  /** The consumer crashed and kafkajs will not restart it: the process must go down. */
+  onFatal: (err: FetcherCrashedError) => void;
+  /** After every fetched batch (for metrics/progress). */
+  onFetched?: (route: TopicRoute, partition: number, messages: number) => void;
+}
+
+export class GroupFetcher {
+  readonly #deps: FetcherDeps;
+  readonly #routes: Map<string, TopicRoute>;
+  readonly #consumer: KafkajsConsumer;
+  readonly scheduler: Scheduler;
+  #commitTimer: NodeJS.Timeout | null = null;
+  #committing: Promise<void> = Promise.resolve();
+  #joined = false;
+  #assignment: Record<string, number[]> = {};
+  #stopped = false;
+
+  constructor(deps: FetcherDeps) {
+    this.#deps = deps;
+    this.#routes = new Map(deps.routes.map((r) => [r.topic, r]));
+    const { settings } = deps.group;
+    this.#consumer = createKafkaClient(deps.group.kafka, deps.logger).consumer({
+      groupId: deps.group.name,
+      sessionTimeout: settings.sessionTimeoutMs,
+      heartbeatInterval: settings.heartbeatIntervalMs,
+      rebalanceTimeout: settings.rebalanceTimeoutMs,
+      maxBytesPerPartition: settings.maxBytesPerPartition,
+      maxBytes: settings.maxBytes,
+      maxWaitTimeInMs: settings.maxWaitTimeMs,
+      retry: { retries: deps.group.kafka.connectRetries },
+    });
+    const c = this.#consumer;
+    this.scheduler = deps.scheduler({
+      pause: (topic, partition) => c.pause([{ topic, partitions: [partition] }]),
+      resume: (topic, partition) => c.resume([{ topic, partitions: [partition] }]),
+      seek: (topic, partition, offset) => c.seek({ topic, partition, offset: String(offset) }),
+    });
+  }
+
+  get name(): string {
+    return this.#deps.group.name;
+  }
+
+  /** True once the group has been joined and partitions assigned. */
+  get joined(): boolean {
+    return this.#joined;
+  }
+
+  get assignment(): Record<string, number[]> {
+    return this.#assignment;
+  }
+
+  async start(): Promise<void> {
+    const c = this.#consumer;
+    const { logger, group } = this.#deps;
+    c.on(c.events.GROUP_JOIN, (e) => {
+      this.#joined = true;
+      this.#assignment = e.payload.memberAssignment;
+      logger.info({ group: group.name, assignment: e.payload.memberAssignment, durationMs: e.payload.duration }, 'joined consumer group');
+      this.scheduler.assigned(e.payload.memberAssignment).catch((err) => logger.error({ err }, 'applying assignment failed'));
+    });
+    // A rebalance is starting: commit what is processed while this generation may still commit.
+    c.on(c.events.REBALANCING, () => {
+      logger.info({ group: group.name }, 'group is rebalancing');
+      void this.commit();
+    });
+    c.on(c.events.CRASH, (e) => {
+      const { error, restart } = e.payload;
+      if (restart) {
+        logger.warn({ group: group.name, err: error }, 'kafkajs consumer crashed; it restarts itself');
+        return;
+      }
+      if (!this.#stopped) this.#deps.onFatal(new FetcherCrashedError(group.name, error));
+    });
+
+    try {
+      await c.connect();
+      for (const r of this.#deps.routes) await c.subscribe({ topic: r.topic, fromBeginning: r.startFrom === 'earliest' });
+    } catch (err) {
+      await c.disconnect().catch(() => {});
+      throw new BrokerUnreachableError(group.kafka.brokers, err);
+    }
+    await c.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: (payload) => this.#onBatch(payload),
+    });
+    if (group.settings.commitIntervalMs > 0) {
+      this.#commitTimer = setInterval(() => void this.commit(), group.settings.commitIntervalMs);
+      this.#commitTimer.unref();
+    }
+  }
+
+  async #onBatch({ batch, resolveOffset, isStale }: EachBatchPayload): Promise<void> {
+    if (isStale() || batch.messages.length === 0) return;
+    const route = this.#routes.get(batch.topic);
+    if (!route) return;
+    const partition = batch.partition;
+    const position = this.scheduler.fetchPosition(batch.topic, partition);
+    const lastOffset = batch.lastOffset();
+    const nextOffset = Number(lastOffset) + 1;
+    if (position !== null && nextOffset <= position) {
+      resolveOffset(lastOffset); // all of it was accepted before a rejoin reset kafkajs's position
+      return;
+    }
+    const raw = emptyRawBatch(batch.topic, partition, Number(batch.highWatermark));
+    const filter = route.filter;
+    const deserialize = filter ? resolveDeserializer(route.deserializer) : undefined;
+    for (const m of batch.messages) {
+      if (position !== null && Number(m.offset) < position) continue;
+      appendMessage(raw, m);
+      if (filter) {
+        const i = raw.offsets.length - 1;
+        if (!filter(new Message(raw, i, deserialize!))) {
+          for (const col of [raw.offsets, raw.timestamps, raw.keys, raw.values, raw.headers]) col.pop();
+        }
+      }
+    }
+    this.#deps.onFetched?.(route, partition, raw.offsets.length);
+    this.scheduler.accept(route, raw, nextOffset);
+    resolveOffset(lastOffset);
+  }
+
+  /** Commits processed offsets (serialized: one commit at a time). Failures are logged and retried next time. */
+  commit(): Promise<void> {
+    this.#committing = this.#committing.then(async () => {
+      try {
+        await this.#deps.offsets.commit(async (offsets) => {
+          await this.#consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })));
+        });
+      } catch (err) {
+        this.#deps.logger.warn({ err, group: this.#deps.group.name }, 'offset commit failed; will retry');
+      }
+    });
+    return this.#committing;
+  }
+
+  /** Stops fetching new batches (pauses every assigned partition) without leaving the group. */
+  pauseAll(): void {
+    const topics = Object.entries(this.#assignment).map(([topic, partitions]) => ({ topic, partitions }));
+    if (topics.length > 0) this.#consumer.pause(topics);
+    // Also the subscribed topics as a whole, for partitions assigned after this point.
+    this.#consumer.pause(this.#deps.routes.map((r) => ({ topic: r.topic })));
+  }
+
+  /** Final commit, then leave the group and disconnect. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#commitTimer) clearInterval(this.#commitTimer);
+    await this.commit();
+    await this.#consumer.disconnect();
+  }
+}

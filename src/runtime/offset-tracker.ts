@@ -1,0 +1,65 @@
+/**
+ * Commit positions of one consumer group. The scheduler reports the offset up
+ * to which each partition is processed (a contiguous prefix, since a
+ * partition's batches complete in order); the committer sends only what moved
+ * since the last successful commit. The fetch position lives elsewhere
+ * (kafkajs resolveOffset + the scheduler's guard), so fetching can run ahead
+ * of committing.
+ */
+export interface TopicPartitionOffset {
+  topic: string;
+  partition: number;
+  /** The next offset to read, as Kafka commits it. */
+  offset: number;
+}
+
+function key(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
+
+export class OffsetTracker {
+  readonly #processed = new Map<string, TopicPartitionOffset>();
+  readonly #committed = new Map<string, number>();
+
+  /** Moves the processed watermark forward (never back). */
+  markProcessed(topic: string, partition: number, offset: number): void {
+    const k = key(topic, partition);
+    const cur = this.#processed.get(k);
+    if (!cur || offset > cur.offset) this.#processed.set(k, { topic, partition, offset });
+  }
+
+  processed(topic: string, partition: number): number | undefined {
+    return this.#processed.get(key(topic, partition))?.offset;
+  }
+
+  committed(topic: string, partition: number): number | undefined {
+    return this.#committed.get(key(topic, partition));
+  }
+
+  /** Partitions whose processed watermark is ahead of the last commit. */
+  pending(): TopicPartitionOffset[] {
+    const out: TopicPartitionOffset[] = [];
+    for (const [k, p] of this.#processed) {
+      const c = this.#committed.get(k);
+      if (c === undefined || p.offset > c) out.push({ ...p });
+    }
+    return out;
+  }
+
+  /** Commits everything pending through `commit`; on failure nothing is recorded (retried next time). */
+  async commit(commit: (offsets: TopicPartitionOffset[]) => Promise<void>): Promise<TopicPartitionOffset[]> {
+    const batch = this.pending();
+    if (batch.length === 0) return batch;
+    await commit(batch);
+    for (const p of batch) {
+      const k = key(p.topic, p.partition);
+      if ((this.#committed.get(k) ?? -1) < p.offset) this.#committed.set(k, p.offset);
+    }
+    return batch;
+  }
+
+  forget(topic: string, partition: number): void {
+    this.#processed.delete(key(topic, partition));
+    this.#committed.delete(key(topic, partition));
+  }
+}

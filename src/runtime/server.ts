@@ -1,0 +1,210 @@
+/**
+ * The consumer server: for each selected consumer group a fetcher (kafkajs
+ * consumer) + scheduler + offset tracker on the main thread, sharing one
+ * worker pool (pool backend) and one inline runner (inline backend).
+ *
+ * Lifecycle: start() → running → stop(): pause fetching, wait for in-flight
+ * batches, shutdown() hooks, final commit, leave the groups. Signals are the
+ * caller's business (the CLI wires SIGTERM/SIGINT), so tests and embedders
+ * can drive it directly.
+ */
+import type { App } from '../app/app.ts';
+import type { ConsumerGroupRoute, TopicRoute } from '../app/config.ts';
+import { NoActiveRoutesError, PartitaError, ShutdownTimeoutError, UnknownConsumerGroupError, type FetcherCrashedError } from '../errors.ts';
+import { createLogger, type Logger } from '../logger.ts';
+import { InlineExecutor, PoolExecutor, type Executor } from './executors.ts';
+import { GroupFetcher } from './fetcher.ts';
+import { OffsetTracker } from './offset-tracker.ts';
+import { PartitionRunner } from './partition-runner.ts';
+import { WorkerPool } from './pool.ts';
+import { Scheduler, type PartitionStatus } from './scheduler.ts';
+import type { HookOutcome } from './wire.ts';
+
+export interface ServerOptions {
+  app: App;
+  /** Path of the boot file the app came from; worker threads import it. Required when a route uses the pool backend. */
+  bootFile?: string;
+  /** Run only these consumer groups (default: all). */
+  consumerGroups?: string[];
+  logger?: Logger;
+  /** Called when a fetcher crashes beyond repair; default: log, stop gracefully, exit code 1. */
+  onFatal?: (err: FetcherCrashedError) => void;
+}
+
+export interface GroupStatus {
+  name: string;
+  joined: boolean;
+  partitions: PartitionStatus[];
+}
+
+export interface ServerStatus {
+  groups: GroupStatus[];
+  /** Messages processed successfully since start, all groups. */
+  processedMessages: number;
+  /** Partitions pinned to each worker thread. */
+  threads: Record<number, string[]>;
+}
+
+interface GroupRuntime {
+  group: ConsumerGroupRoute;
+  offsets: OffsetTracker;
+  fetcher: GroupFetcher;
+}
+
+/** The groups to run, validated against the routes. */
+export function selectGroups(app: App, names: string[] | undefined): ConsumerGroupRoute[] {
+  const all = app.consumerGroups;
+  if (!names || names.length === 0) return [...all];
+  const unknown = names.filter((n) => !all.some((g) => g.name === n));
+  if (unknown.length > 0) throw new UnknownConsumerGroupError(unknown, all.map((g) => g.name));
+  return all.filter((g) => names.includes(g.name));
+}
+
+export class Server {
+  readonly logger: Logger;
+  readonly #app: App;
+  readonly #groups: GroupRuntime[] = [];
+  readonly #pool: WorkerPool | undefined;
+  readonly #inline: PartitionRunner;
+  readonly #poolExecutor: PoolExecutor | undefined;
+  readonly #inlineExecutor: InlineExecutor;
+  #processed = 0;
+  #state: 'created' | 'running' | 'stopping' | 'stopped' = 'created';
+  #stopPromise: Promise<void> | undefined;
+
+  private constructor(opts: ServerOptions, selected: ConsumerGroupRoute[], routes: TopicRoute[]) {
+    this.#app = opts.app;
+    this.logger = opts.logger ?? createLogger();
+    this.#inline = new PartitionRunner(opts.app);
+    this.#inlineExecutor = new InlineExecutor(this.#inline);
+    if (routes.some((r) => r.backend === 'pool')) {
+      if (!opts.bootFile) throw new PartitaError('BOOT_FILE_INVALID', 'the pool backend needs the boot file path (worker threads import it): pass bootFile');
+      this.#pool = new WorkerPool({ bootFile: opts.bootFile, threads: opts.app.config.concurrency });
+      this.#poolExecutor = new PoolExecutor(this.#pool);
+    }
+    const onFatal = opts.onFatal ?? ((err: FetcherCrashedError) => {
+      this.logger.fatal({ err }, 'fetcher crashed; shutting down');
+      void this.stop().finally(() => process.exit(1));
+    });
+    for (const group of selected) {
+      const groupRoutes = routes.filter((r) => r.group === group.name);
+      if (groupRoutes.length === 0) continue;
+      const offsets = new OffsetTracker();
+      const fetcher = new GroupFetcher({
+        group,
+        routes: groupRoutes,
+        offsets,
+        logger: this.logger.child({ group: group.name }),
+        onFatal,
+        scheduler: (fetch) =>
+          new Scheduler({
+            group,
+            fetch,
+            offsets,
+            logger: this.logger.child({ group: group.name }),
+            executorFor: (route) => this.#executorFor(route),
+            onProcessed: (_route, _partition, n) => {
+              this.#processed += n;
+            },
+          }),
+      });
+      this.#groups.push({ group, offsets, fetcher });
+    }
+  }
+
+  #executorFor(route: TopicRoute): Executor {
+    return route.backend === 'pool' ? this.#poolExecutor! : this.#inlineExecutor;
+  }
+
+  /** Validates the selection, starts the worker pool and every group's fetcher. */
+  static async start(opts: ServerOptions): Promise<Server> {
+    const selected = selectGroups(opts.app, opts.consumerGroups);
+    const routes = selected.flatMap((g) => g.topics.filter((t) => t.active));
+    if (routes.length === 0) throw new NoActiveRoutesError(selected.map((g) => g.name));
+    const server = new Server(opts, selected, routes);
+    try {
+      await server.#pool?.ready();
+      for (const g of server.#groups) await g.fetcher.start();
+    } catch (err) {
+      await server.#teardown();
+      throw err;
+    }
+    server.#state = 'running';
+    server.logger.info(
+      { groups: server.#groups.map((g) => g.group.name), threads: server.#pool?.threadIds().length ?? 0, topics: routes.map((r) => `${r.group}/${r.topic}`) },
+      'partita server started',
+    );
+    return server;
+  }
+
+  get state(): string {
+    return this.#state;
+  }
+
+  /** True when every group has joined and received its assignment. */
+  get ready(): boolean {
+    return this.#state === 'running' && this.#groups.every((g) => g.fetcher.joined);
+  }
+
+  status(): ServerStatus {
+    const threads: Record<number, string[]> = {};
+    for (const [id, keys] of this.#pool?.pinsPerThread() ?? []) threads[id] = keys.map((k) => k.split('\u0000').join('/'));
+    return {
+      groups: this.#groups.map((g) => ({ name: g.group.name, joined: g.fetcher.joined, partitions: g.fetcher.scheduler.status() })),
+      processedMessages: this.#processed,
+      threads,
+    };
+  }
+
+  /** What is still running (for a forced or timed-out shutdown's message). */
+  busy(): string[] {
+    return this.#groups.flatMap((g) => g.fetcher.scheduler.busy());
+  }
+
+  /**
+   * Graceful stop, bounded by the app's shutdownTimeoutMs: pause fetching,
+   * wait for in-flight batches, shutdown() hooks, commit, leave the groups.
+   * Rejects with ShutdownTimeoutError when the budget runs out.
+   */
+  stop(): Promise<void> {
+    this.#stopPromise ??= this.#stop();
+    return this.#stopPromise;
+  }
+
+  async #stop(): Promise<void> {
+    this.#state = 'stopping';
+    const timeoutMs = this.#app.config.shutdownTimeoutMs;
+    const deadline = Date.now() + timeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ShutdownTimeoutError(timeoutMs, this.busy())), timeoutMs);
+    });
+    try {
+      await Promise.race([this.#graceful(deadline), timeout]);
+      this.logger.info('partita server stopped');
+    } finally {
+      clearTimeout(timer);
+      this.#state = 'stopped';
+    }
+  }
+
+  async #graceful(deadline: number): Promise<void> {
+    for (const g of this.#groups) g.fetcher.pauseAll();
+    await Promise.all(this.#groups.map((g) => g.fetcher.scheduler.drain(deadline)));
+    const hooks: HookOutcome[] = [await this.#inline.shutdown()];
+    if (this.#pool) hooks.push(...(await this.#pool.shutdownAll()));
+    for (const h of hooks) {
+      for (const e of h.errors) this.logger.error({ err: e.error, topic: e.topic, partition: e.partition }, 'shutdown() failed');
+      for (const c of h.commits) this.#groups.find((g) => g.group.name === c.group)?.offsets.markProcessed(c.topic, c.partition, c.offset);
+    }
+    await Promise.all(this.#groups.map((g) => g.fetcher.stop()));
+    await this.#pool?.destroy();
+  }
+
+  /** Best-effort cleanup after a failed start. */
+  async #teardown(): Promise<void> {
+    await Promise.all(this.#groups.map((g) => g.fetcher.stop().catch(() => {})));
+    await this.#pool?.destroy().catch(() => {});
+  }
+}
+

@@ -1,0 +1,63 @@
+/** Helpers to run the recording fixture app in-process or as a `partita server` child process. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { RecordLine } from '../fixtures/recording-consumer.ts';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const RECORDING_BOOT = join(ROOT, 'test/fixtures/recording.config.ts');
+export const PARTITA_BIN = join(ROOT, 'bin/partita.js');
+
+export function tempFile(name: string): string {
+  return join(mkdtempSync(join(tmpdir(), 'partita-test-')), name);
+}
+
+export function readRecords(file: string): RecordLine[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l) => JSON.parse(l) as RecordLine);
+}
+
+export function messageRecords(file: string): RecordLine[] {
+  return readRecords(file).filter((r) => r.e === 'm');
+}
+
+/** Distinct ids seen and how many times each id was seen more than once. */
+export function idStats(records: RecordLine[]): { distinct: Set<number>; duplicates: number } {
+  const distinct = new Set<number>();
+  let duplicates = 0;
+  for (const r of records) {
+    if (distinct.has(r.id!)) duplicates += 1;
+    else distinct.add(r.id!);
+  }
+  return { distinct, duplicates };
+}
+
+export interface AppProcess {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts `partita server` with the given env on top of the test's env. */
+export function startAppProcess(env: Record<string, string>, args: string[] = ['server', '--boot', RECORDING_BOOT]): AppProcess {
+  const child = spawn(process.execPath, [PARTITA_BIN, ...args], {
+    env: { ...process.env, PARTITA_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('exit', (code, signal) => r({ code, signal })));
+  return { child, output: () => out, exited };
+}
+
+/** Runs the CLI to completion and returns its exit code and output. */
+export async function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
+  const p = startAppProcess(env, args);
+  const { code } = await p.exited;
+  return { code, output: p.output() };
+}
