@@ -90,7 +90,7 @@ export interface AppConfig {
 }
 
 const positiveInt = z.number().int().positive();
-const topicName = z.string().regex(/^[a-zA-Z0-9._-]{1,249}$/, 'must be a Kafka topic name (letters, digits, . _ -; at most 249)');
+const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 const fn = (what: string) => z.custom<(...args: any[]) => any>((v) => typeof v === 'function', { message: `must be a function (${what})` });
 
 const kafkaShape = {
@@ -131,7 +131,7 @@ const groupSchema = z
   .object({
     ...groupSettingsShape,
     kafka: z.object(kafkaShape).partial().strict().optional(),
-    topics: z.record(topicName, topicSchema),
+    topics: z.record(z.string(), topicSchema),
   })
   .strict();
 
@@ -142,7 +142,7 @@ const appSchema = z
     shutdownTimeoutMs: positiveInt.optional(),
     defaults: z.object(groupSettingsShape).strict().optional(),
     defaultConsumerGroup: z.string().min(1).optional(),
-    topics: z.record(topicName, topicSchema).optional(),
+    topics: z.record(z.string(), topicSchema).optional(),
     routes: z.record(z.string().min(1), groupSchema).optional(),
   })
   .strict();
@@ -198,10 +198,30 @@ function problemsOf(error: z.ZodError): ConfigProblem[] {
   }).flat();
 }
 
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Topic names are checked apart from the schema: a record whose key fails
+ * validation would hide the problems of its value, and we report all at once.
+ */
+function topicNameProblems(input: unknown): ConfigProblem[] {
+  if (!isRecord(input)) return [];
+  const maps: Array<[string, unknown]> = [['topics', input.topics]];
+  if (isRecord(input.routes)) for (const [g, group] of Object.entries(input.routes)) maps.push([`routes.${g}.topics`, isRecord(group) ? group.topics : undefined]);
+  return maps.flatMap(([path, topics]) =>
+    isRecord(topics)
+      ? Object.keys(topics).filter((t) => !TOPIC_NAME.test(t)).map((t) => ({ path: `${path}.${t}`, message: 'must be a Kafka topic name (letters, digits, . _ -; at most 249)' }))
+      : [],
+  );
+}
+
 /** Validates a config and fills in defaults; throws ConfigError listing every problem. */
 export function resolveConfig(input: unknown): ResolvedConfig {
   const parsed = appSchema.safeParse(input);
-  if (!parsed.success) throw new ConfigError(problemsOf(parsed.error));
+  const names = topicNameProblems(input);
+  if (!parsed.success || names.length > 0) throw new ConfigError([...(parsed.success ? [] : problemsOf(parsed.error)), ...names]);
   const cfg = parsed.data;
   const problems: ConfigProblem[] = [];
   const clientId = cfg.kafka.clientId ?? 'partita';

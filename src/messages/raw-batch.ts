@@ -60,7 +60,7 @@ const packr = new Packr({ useRecords: false, moreTypes: false });
  * transferred: msgpackr returns views into a reused internal buffer, which
  * must never be transferred (it would be detached under msgpackr's feet).
  */
-export function packBatch(batch: RawBatch): Uint8Array {
+export function packBatch(batch: RawBatch): Uint8Array<ArrayBuffer> {
   const view = packr.pack(batch);
   const owned = new Uint8Array(new ArrayBuffer(view.byteLength));
   owned.set(view);

@@ -31,14 +31,15 @@ export async function createTopic(topic: string, numPartitions: number, replicat
 
 /**
  * Produces messages `{"id": n}` keyed by id, spread over partitions by key.
- * Returns the ids produced.
+ * Returns the ids produced. Each send becomes one record batch per partition,
+ * which is also the smallest unit a fetch returns.
  */
-export async function produceIds(topic: string, from: number, count: number, opts: { value?: (id: number) => string | Buffer } = {}): Promise<number[]> {
+export async function produceIds(topic: string, from: number, count: number, opts: { value?: (id: number) => string | Buffer; perSend?: number } = {}): Promise<number[]> {
   const producer = kafka().producer();
   await producer.connect();
   const ids: number[] = [];
   try {
-    const chunk = 1000;
+    const chunk = opts.perSend ?? 1000; // messages per send ≈ Kafka record batch size
     for (let start = from; start < from + count; start += chunk) {
       const messages = [];
       for (let id = start; id < Math.min(from + count, start + chunk); id++) {

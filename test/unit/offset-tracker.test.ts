@@ -1,0 +1,30 @@
+/** OffsetTracker: watermarks only move forward; only moved partitions are committed; failures retry. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { OffsetTracker, type TopicPartitionOffset } from '../../src/runtime/offset-tracker.ts';
+
+test('commits what moved since the last successful commit, never moves back', async () => {
+  const t = new OffsetTracker();
+  t.markProcessed('a', 0, 10);
+  t.markProcessed('a', 0, 5);
+  t.markProcessed('a', 1, 3);
+  assert.equal(t.processed('a', 0), 10);
+  const sent: TopicPartitionOffset[][] = [];
+  await t.commit(async (o) => void sent.push(o));
+  assert.deepEqual(sent[0], [{ topic: 'a', partition: 0, offset: 10 }, { topic: 'a', partition: 1, offset: 3 }]);
+  assert.deepEqual(t.pending(), []);
+  t.markProcessed('a', 1, 7);
+  await t.commit(async (o) => void sent.push(o));
+  assert.deepEqual(sent[1], [{ topic: 'a', partition: 1, offset: 7 }]);
+  assert.equal(t.committed('a', 1), 7);
+});
+
+test('a failed commit leaves everything pending for the next try', async () => {
+  const t = new OffsetTracker();
+  t.markProcessed('a', 0, 4);
+  await assert.rejects(t.commit(async () => { throw new Error('rebalance'); }));
+  assert.equal(t.committed('a', 0), undefined);
+  assert.deepEqual(t.pending(), [{ topic: 'a', partition: 0, offset: 4 }]);
+  t.forget('a', 0);
+  assert.deepEqual(t.pending(), []);
+});
