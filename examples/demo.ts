@@ -1,0 +1,112 @@
+/**
+ * `npm run demo`: the main job in one command.
+ * Starts a local Kafka unless KAFKA_BROKERS is set, creates the page_views
+ * topic (6 partitions), produces a steady stream of sample events, runs the
+ * demo app (examples/events) on worker threads and prints live progress.
+ * Ctrl-C (or --duration SECONDS) stops the producer, the app (gracefully,
+ * committing what was processed) and the broker it started.
+ */
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import kafkajs from 'kafkajs';
+import { Server, loadApp } from '../src/index.ts';
+import { createLogger } from '../src/logger.ts';
+import { startCluster, stopCluster } from '../scripts/kafka/broker.ts';
+
+const { Kafka, logLevel } = kafkajs;
+const TOPIC = 'page_views';
+const BOOT = fileURLToPath(new URL('./events/partita.config.ts', import.meta.url));
+const PAGES = ['/', '/pricing', '/docs', '/blog', '/signup', '/login', '/about', '/careers'];
+
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string' },
+    rate: { type: 'string', default: '5000' },
+  },
+});
+const rate = Number(values.rate);
+const durationS = values.duration === undefined ? undefined : Number(values.duration);
+if (!(rate > 0) || (durationS !== undefined && !(durationS > 0))) {
+  console.error('usage: npm run demo [-- --rate MSG_PER_S] [--duration SECONDS]');
+  process.exit(2);
+}
+
+let startedBroker = false;
+if (!process.env.KAFKA_BROKERS) {
+  console.log('KAFKA_BROKERS is not set: starting a local Kafka (first run downloads it with Maven) ...');
+  const info = await startCluster({ log: (l) => console.log(`  ${l}`) });
+  startedBroker = info.started;
+  process.env.KAFKA_BROKERS = info.bootstrap;
+}
+const brokers = process.env.KAFKA_BROKERS.split(',');
+console.log(`Kafka at ${brokers.join(',')}`);
+
+const kafka = new Kafka({ clientId: 'partita-demo-producer', brokers, logLevel: logLevel.NOTHING });
+const admin = kafka.admin();
+await admin.connect();
+const created = await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 6, replicationFactor: 1 }], waitForLeaders: true });
+await admin.disconnect();
+console.log(created ? `created topic ${TOPIC} (6 partitions)` : `topic ${TOPIC} exists`);
+
+// The producer: `rate` events per second in 10 sends, 1 in 50 flagged as a bot (filtered on the fetcher).
+const producer = kafka.producer();
+await producer.connect();
+let produced = 0;
+let producing = true;
+const produceLoop = (async () => {
+  while (producing) {
+    const started = Date.now();
+    const n = Math.max(1, Math.round(rate / 10));
+    const messages = Array.from({ length: n }, () => {
+      const user = `u${Math.floor(Math.random() * 500)}`;
+      const bot = Math.random() < 0.02;
+      return { key: user, value: JSON.stringify({ page: PAGES[Math.floor(Math.random() * PAGES.length)], user, at: Date.now() }), headers: bot ? { bot: 'true' } : {} };
+    });
+    await producer.send({ topic: TOPIC, messages });
+    produced += n;
+    await new Promise((r) => setTimeout(r, Math.max(0, 100 - (Date.now() - started))));
+  }
+})();
+
+const app = await loadApp(BOOT);
+const server = await Server.start({ app, bootFile: BOOT, logger: createLogger({ level: process.env.PARTITA_LOG_LEVEL ?? 'warn' }) });
+console.log(`app started: ${app.config.concurrency} worker threads; Ctrl-C to stop\n`);
+
+let last = 0;
+const progress = setInterval(() => {
+  const status = server.status();
+  const processed = status.processedMessages;
+  const perThread = Object.entries(status.threads)
+    .map(([id, keys]) => `thread ${id}: p${keys.map((k) => k.split('/').at(-1)).join(',p') || '-'}`)
+    .join(' | ');
+  console.log(`${new Date().toISOString().slice(11, 19)}  produced ${produced}  processed ${processed}  ${processed - last} msg/s  ${perThread}`);
+  last = processed;
+}, 1000);
+
+let stopping = false;
+async function stop(reason: string): Promise<void> {
+  if (stopping) {
+    console.log(`forced exit; still running: ${server.busy().join(', ') || 'nothing'}`);
+    process.exit(130);
+  }
+  stopping = true;
+  console.log(`\n${reason}: stopping producer, app and ${startedBroker ? 'the broker' : 'nothing else'} ...`);
+  clearInterval(progress);
+  producing = false;
+  await produceLoop;
+  await producer.disconnect();
+  let code = 0;
+  try {
+    await server.stop();
+    const s = server.status();
+    console.log(`app stopped cleanly; ${s.processedMessages} messages processed (bots filtered out before scheduling)`);
+  } catch (err) {
+    console.error(`app did not stop cleanly: ${(err as Error).message}`);
+    code = 1;
+  }
+  if (startedBroker) await stopCluster();
+  process.exit(code);
+}
+process.on('SIGINT', () => void stop('Ctrl-C'));
+process.on('SIGTERM', () => void stop('SIGTERM'));
+if (durationS !== undefined) setTimeout(() => void stop(`${durationS} s elapsed`), durationS * 1000);
