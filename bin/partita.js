@@ -5,4 +5,5 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { main } = await import('../src/cli/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+// Exit explicitly: after a timed-out shutdown, open sockets or threads must not keep the process alive.
+process.exit(await main(process.argv.slice(2)));

@@ -15,10 +15,10 @@ export function tempFile(name: string): string {
 
 export function readRecords(file: string): RecordLine[] {
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.length > 0)
-    .map((l) => JSON.parse(l) as RecordLine);
+  const lines = readFileSync(file, 'utf8').split('\n');
+  // The last piece is '' or a line another thread is still writing: only complete lines count.
+  lines.pop();
+  return lines.filter((l) => l.length > 0).map((l) => JSON.parse(l) as RecordLine);
 }
 
 export function messageRecords(file: string): RecordLine[] {

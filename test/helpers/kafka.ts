@@ -23,7 +23,17 @@ export async function createTopic(topic: string, numPartitions: number, replicat
   const admin = kafka().admin();
   await admin.connect();
   try {
-    await admin.createTopics({ topics: [{ topic, numPartitions, replicationFactor }], waitForLeaders: true });
+    await admin.createTopics({ topics: [{ topic, numPartitions, replicationFactor }], waitForLeaders: false });
+    // kafkajs's own waitForLeaders can surface a transient UNKNOWN_TOPIC_OR_PARTITION under load; poll instead.
+    await waitFor(async () => {
+      try {
+        const md = await admin.fetchTopicMetadata({ topics: [topic] });
+        const parts = md.topics[0]?.partitions ?? [];
+        return parts.length === numPartitions && parts.every((p) => p.leader >= 0);
+      } catch {
+        return false;
+      }
+    }, `leaders for ${topic}`, 30_000, 100);
   } finally {
     await admin.disconnect();
   }

@@ -41,3 +41,28 @@ test('SIGTERM commits processed work; a restart re-delivers none of it', { timeo
   assert.equal(duplicates, 0, 'no duplicates at all');
   assert.deepEqual([...distinct].sort((a, b) => a - b), produced);
 });
+
+test('a second signal forces exit 130 and says what was still running; a stuck batch hits shutdownTimeoutMs (exit 1)', { timeout: 120_000 }, async () => {
+  const topic = unique('stuck');
+  await createTopic(topic, 1);
+  await produceIds(topic, 0, 10);
+  const env = { PARTITA_TEST_TOPIC: topic, PARTITA_TEST_OUT: tempFile('records.jsonl'), PARTITA_TEST_DELAY_MS: '60000', PARTITA_TEST_SHUTDOWN_MS: '3000' };
+
+  const forced = startAppProcess({ ...env, PARTITA_TEST_GROUP: unique('stuck-a') });
+  await waitFor(() => /joined consumer group/.test(forced.output()), 'joined', 60_000);
+  await sleep(1000); // the batch is now sleeping inside consume()
+  forced.child.kill('SIGTERM');
+  await waitFor(() => /shutting down gracefully/.test(forced.output()), 'first signal logged', 10_000);
+  forced.child.kill('SIGTERM');
+  const f = await forced.exited;
+  assert.equal(f.code, 130);
+  assert.match(forced.output(), new RegExp(`still running: [^"]*${topic}/0`));
+
+  const timedOut = startAppProcess({ ...env, PARTITA_TEST_GROUP: unique('stuck-b') });
+  await waitFor(() => /joined consumer group/.test(timedOut.output()), 'joined', 60_000);
+  await sleep(1000);
+  timedOut.child.kill('SIGTERM');
+  const t = await timedOut.exited;
+  assert.equal(t.code, 1);
+  assert.match(timedOut.output(), new RegExp(`error \\[SHUTDOWN_TIMEOUT\\]: Shutdown did not finish within 3000 ms; still running: [^\\n]*${topic}/0`));
+});
