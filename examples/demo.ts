@@ -44,7 +44,14 @@ console.log(`Kafka at ${brokers.join(',')}`);
 const kafka = new Kafka({ clientId: 'partita-demo-producer', brokers, logLevel: logLevel.NOTHING });
 const admin = kafka.admin();
 await admin.connect();
-const created = await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 6, replicationFactor: 1 }], waitForLeaders: true });
+const created = await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 6, replicationFactor: 1 }] });
+// Wait for partition leaders by polling metadata (a fresh topic's metadata can lag a moment).
+for (let tries = 0; ; tries++) {
+  const md = await admin.fetchTopicMetadata({ topics: [TOPIC] }).catch(() => undefined);
+  if (md?.topics[0]?.partitions.every((p) => p.leader >= 0)) break;
+  if (tries > 100) throw new Error(`topic ${TOPIC} has no partition leaders after 10 s`);
+  await new Promise((r) => setTimeout(r, 100));
+}
 await admin.disconnect();
 console.log(created ? `created topic ${TOPIC} (6 partitions)` : `topic ${TOPIC} exists`);
 
