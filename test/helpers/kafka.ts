@@ -45,7 +45,9 @@ export async function createTopic(topic: string, numPartitions: number, replicat
  * which is also the smallest unit a fetch returns.
  */
 export async function produceIds(topic: string, from: number, count: number, opts: { value?: (id: number) => string | Buffer; perSend?: number } = {}): Promise<number[]> {
-  const producer = kafka().producer();
+  // Idempotent: a retried send (timeout under load) must not write an id twice, or the
+  // duplicate counts of the tests would blame the consumer for the producer's retries.
+  const producer = kafka().producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   const ids: number[] = [];
   try {

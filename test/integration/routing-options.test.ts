@@ -29,7 +29,10 @@ test('filter drops messages on the fetcher; their offsets are still committed', 
   const { out, server } = await start('filter', { PARTITA_TEST_TOPIC: topic, PARTITA_TEST_GROUP: group, PARTITA_TEST_DROP_MOD: '10' });
   try {
     await waitFor(() => messageRecords(out).length >= 900, '900 kept messages', 30_000);
-    await waitFor(() => server.status().groups[0]!.partitions.reduce((n, p) => n + (p.committedOffset ?? 0), 0) === 1000, 'all 1000 offsets committed', 15_000);
+    const committedSum = () => server.status().groups[0]!.partitions.reduce((n, p) => n + (p.committedOffset ?? 0), 0);
+    await waitFor(() => committedSum() === 1000, 'all 1000 offsets committed', 15_000).catch((err) => {
+      throw new Error(`${err.message}; status: ${JSON.stringify(server.status().groups[0]!.partitions)}`);
+    });
   } finally {
     await server.stop();
   }
