@@ -19,6 +19,8 @@ export interface ConsumerContext {
   attempt: number;
   /** Next offset to commit from markAsConsumed (highest marked offset + 1). */
   marked: number | null;
+  /** Aborts when the batch exceeds its topic's timeoutMs. */
+  signal: AbortSignal;
 }
 
 export abstract class Consumer<P = unknown> {
@@ -50,6 +52,15 @@ export abstract class Consumer<P = unknown> {
 
   get retrying(): boolean {
     return this.#ctx().attempt > 1;
+  }
+
+  /**
+   * Aborts when the current batch runs past the topic's `timeoutMs`: pass it to
+   * fetch/database calls so a timed-out batch stops its work. Never aborts
+   * without a timeout.
+   */
+  get signal(): AbortSignal {
+    return this.#ctx().signal;
   }
 
   /** Processes one batch (messages of this instance's topic-partition, in offset order). */

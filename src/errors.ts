@@ -13,6 +13,8 @@ export const ErrorCodes = {
   NO_ACTIVE_ROUTES: 'The selected consumer groups have no active topic to consume.',
   PAYLOAD_INVALID: 'A message payload could not be deserialized (thrown only when `message.payload` is read).',
   CONSUMER_FAILED: 'consume() (or a lifecycle hook) threw; the batch is retried from the first unprocessed offset.',
+  JOB_TIMEOUT: "A batch ran longer than its topic's timeoutMs; it is retried (or dead-lettered) like any failure.",
+  DEAD_LETTER_FAILED: 'Producing a message to its dead-letter topic failed; the partition stays paused and the write is retried.',
   WORKER_FAILED: 'A worker thread died or could not load the boot file.',
   BROKER_UNREACHABLE: 'No Kafka broker answered within the connection retry budget.',
   SHUTDOWN_TIMEOUT: 'Graceful shutdown did not finish within shutdownTimeoutMs.',
@@ -85,6 +87,22 @@ export class ConsumerError extends PartitaError {
     readonly originalCode: string | undefined,
   ) {
     super('CONSUMER_FAILED', message, { retriable: true });
+  }
+}
+
+export class JobTimeoutError extends PartitaError {
+  constructor(
+    readonly timeoutMs: number,
+    /** consume() had not settled after the grace period either: its instance was dropped. */
+    readonly stuck = false,
+  ) {
+    super('JOB_TIMEOUT', `consume() did not finish within ${timeoutMs} ms${stuck ? ' nor within the grace period after its signal aborted' : ''}`, { retriable: true });
+  }
+}
+
+export class DeadLetterError extends PartitaError {
+  constructor(topic: string, cause: unknown) {
+    super('DEAD_LETTER_FAILED', `Could not produce to dead-letter topic ${topic}: ${(cause as Error)?.message ?? String(cause)}`, { cause, retriable: true });
   }
 }
 

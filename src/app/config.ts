@@ -48,6 +48,17 @@ export interface GroupSettings {
   maxWaitTimeMs?: number;
   /** Backoff before retrying a failed batch: initialMs doubling up to maxMs. @default { initialMs: 1000, maxMs: 30000 } */
   retryBackoff?: { initialMs?: number; maxMs?: number };
+  /** After a topic's timeoutMs fires, how long consume() gets to settle before its worker thread is replaced. @default 5000 */
+  timeoutGraceMs?: number;
+}
+
+export interface DeadLetterOptions {
+  /** Topic the poison message is produced to (with its origin in headers). */
+  topic: string;
+  /** Retries of a failing message before it is moved aside; 0 moves it at the first failure. @default 3 */
+  maxRetries?: number;
+  /** Retry malformed payloads (PAYLOAD_INVALID) like other errors; by default they go straight to the dead-letter topic, since they never heal. @default false */
+  retryMalformed?: boolean;
 }
 
 export interface TopicOptions<P = any> {
@@ -65,6 +76,12 @@ export interface TopicOptions<P = any> {
   filter?: (message: Message<P>) => boolean;
   /** Commit only what consume() marks with markAsConsumed(). @default false */
   manualOffsets?: boolean;
+  /** Overrides the group's retry backoff for this topic. */
+  retryBackoff?: { initialMs?: number; maxMs?: number };
+  /** A batch running longer fails with JOB_TIMEOUT (retried / dead-lettered); the consumer's `signal` aborts. @default none */
+  timeoutMs?: number;
+  /** Move messages that keep failing to this topic instead of retrying forever. */
+  deadLetter?: DeadLetterOptions;
 }
 
 export interface ConsumerGroupConfig extends GroupSettings {
@@ -113,6 +130,7 @@ const groupSettingsShape = {
   maxBytes: positiveInt.optional(),
   maxWaitTimeMs: z.number().int().min(0).optional(),
   retryBackoff: z.object({ initialMs: positiveInt.optional(), maxMs: positiveInt.optional() }).strict().optional(),
+  timeoutGraceMs: positiveInt.optional(),
 };
 
 const topicSchema = z
@@ -124,6 +142,16 @@ const topicSchema = z
     active: z.boolean().optional(),
     filter: fn('message) => boolean').optional(),
     manualOffsets: z.boolean().optional(),
+    retryBackoff: z.object({ initialMs: positiveInt.optional(), maxMs: positiveInt.optional() }).strict().optional(),
+    timeoutMs: positiveInt.optional(),
+    deadLetter: z
+      .object({
+        topic: z.string().regex(TOPIC_NAME, 'must be a Kafka topic name (letters, digits, . _ -; at most 249)'),
+        maxRetries: z.number().int().min(0).max(1000).optional(),
+        retryMalformed: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -158,6 +186,9 @@ export interface TopicRoute {
   active: boolean;
   filter: ((message: Message<any>) => boolean) | undefined;
   manualOffsets: boolean;
+  retryBackoff: { initialMs: number; maxMs: number };
+  timeoutMs: number | undefined;
+  deadLetter: Required<DeadLetterOptions> | undefined;
 }
 
 export type ResolvedKafkaConfig = Required<Pick<KafkaConfig, 'brokers' | 'clientId' | 'connectionTimeoutMs' | 'requestTimeoutMs' | 'connectRetries'>> & Pick<KafkaConfig, 'ssl' | 'sasl'>;
@@ -186,6 +217,7 @@ const settingDefaults: ResolvedGroupSettings = {
   maxBytes: 10 * 1024 * 1024,
   maxWaitTimeMs: 500,
   retryBackoff: { initialMs: 1000, maxMs: 30_000 },
+  timeoutGraceMs: 5000,
 };
 
 function problemsOf(error: z.ZodError): ConfigProblem[] {
@@ -267,6 +299,9 @@ export function resolveConfig(input: unknown): ResolvedConfig {
         active: t.active ?? true,
         filter: t.filter,
         manualOffsets: t.manualOffsets ?? false,
+        retryBackoff: { ...settings.retryBackoff, ...t.retryBackoff },
+        timeoutMs: t.timeoutMs,
+        deadLetter: t.deadLetter ? { maxRetries: 3, retryMalformed: false, ...t.deadLetter } : undefined,
       })),
     };
   });
@@ -275,8 +310,13 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     if (g.settings.heartbeatIntervalMs >= g.settings.sessionTimeoutMs) {
       problems.push({ path: `${at}.heartbeatIntervalMs`, message: `must be lower than sessionTimeoutMs (${g.settings.sessionTimeoutMs}), got ${g.settings.heartbeatIntervalMs}` });
     }
-    if (g.settings.retryBackoff.initialMs > g.settings.retryBackoff.maxMs) {
-      problems.push({ path: `${at}.retryBackoff`, message: `initialMs (${g.settings.retryBackoff.initialMs}) must not exceed maxMs (${g.settings.retryBackoff.maxMs})` });
+    const declaredTopics = declared.find(([n]) => n === g.name)?.[1].topics ?? {};
+    const ownBackoffs = g.topics.filter((t) => declaredTopics[t.topic]?.retryBackoff).map((t) => [`${at}.topics.${t.topic}.retryBackoff`, t.retryBackoff] as const);
+    for (const [path, b] of [[`${at}.retryBackoff`, g.settings.retryBackoff] as const, ...ownBackoffs]) {
+      if (b.initialMs > b.maxMs) problems.push({ path, message: `initialMs (${b.initialMs}) must not exceed maxMs (${b.maxMs})` });
+    }
+    for (const t of g.topics) {
+      if (t.deadLetter?.topic === t.topic) problems.push({ path: `${at}.topics.${t.topic}.deadLetter.topic`, message: 'must differ from the topic it serves' });
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);

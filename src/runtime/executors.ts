@@ -5,7 +5,8 @@
 import type { TopicRoute } from '../app/config.ts';
 import { packBatch, type RawBatch } from '../messages/raw-batch.ts';
 import type { PartitionRunner } from './partition-runner.ts';
-import type { WorkerPool } from './pool.ts';
+import { ThreadTerminatedError, type WorkerPool } from './pool.ts';
+import { JobTimeoutError, serializeError } from '../errors.ts';
 import type { BatchOutcome, HookOutcome } from './wire.ts';
 
 export interface Executor {
@@ -20,11 +21,27 @@ export function partitionKey(group: string, topic: string, partition: number): s
 }
 
 export class PoolExecutor implements Executor {
-  constructor(readonly pool: WorkerPool) {}
+  constructor(
+    readonly pool: WorkerPool,
+    /** Grace after timeoutMs before the worker's own timeout handling is given up on, per group. */
+    readonly graceMsOf: (group: string) => number,
+  ) {}
 
-  run(route: TopicRoute, raw: RawBatch, attempt: number, nextOffset: number): Promise<BatchOutcome> {
+  async run(route: TopicRoute, raw: RawBatch, attempt: number, nextOffset: number): Promise<BatchOutcome> {
     const key = partitionKey(route.group, route.topic, raw.partition);
-    return this.pool.runBatch(key, { kind: 'batch', group: route.group, topic: route.topic, partition: raw.partition, attempt, nextOffset, packed: packBatch(raw) });
+    const task = { kind: 'batch' as const, group: route.group, topic: route.topic, partition: raw.partition, attempt, nextOffset, packed: packBatch(raw) };
+    if (route.timeoutMs === undefined) return this.pool.runBatch(key, task);
+    // The worker enforces timeoutMs + grace itself; this deadline only catches a thread
+    // that cannot (a synchronous loop), a little later so the worker gets to answer first.
+    const grace = this.graceMsOf(route.group);
+    const deadline = route.timeoutMs + grace + Math.max(1000, grace);
+    try {
+      return await this.pool.runBatch(key, task, deadline);
+    } catch (err) {
+      if (!(err instanceof ThreadTerminatedError)) throw err;
+      // This batch is the culprit: report a (counting) timeout, not a lost thread.
+      return { threadId: -1, commitOffset: null, error: serializeError(new JobTimeoutError(route.timeoutMs, true)), instanceReset: true, durationMs: deadline };
+    }
   }
 
   revoke(route: TopicRoute, partition: number): Promise<HookOutcome | undefined> {

@@ -11,7 +11,7 @@
 import { threadId } from 'node:worker_threads';
 import type { App } from '../app/app.ts';
 import { attachContext, contextOf, type Consumer, type ConsumerContext } from '../consumer.ts';
-import { serializeError } from '../errors.ts';
+import { JobTimeoutError, PayloadError, serializeError } from '../errors.ts';
 import { resolveDeserializer, type DeserializerFn } from '../messages/deserializers.ts';
 import { Messages } from '../messages/messages.ts';
 import type { RawBatch } from '../messages/raw-batch.ts';
@@ -22,7 +22,23 @@ interface Instance {
   ctx: ConsumerContext;
   deserialize: DeserializerFn;
   manualOffsets: boolean;
+  timeoutMs: number | undefined;
+  graceMs: number;
   initialized: boolean;
+}
+
+const NEVER_ABORTED = new AbortController().signal;
+
+/**
+ * The offset of the message an error is about: a PayloadError (anywhere in the
+ * cause chain) or any error carrying a numeric `offset` that is in this batch.
+ */
+function failedOffsetOf(err: unknown, raw: RawBatch): number | undefined {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const offset = e instanceof PayloadError ? e.offset : (e as { offset?: unknown }).offset;
+    if (typeof offset === 'number' && raw.offsets.includes(offset)) return offset;
+  }
+  return undefined;
 }
 
 function instanceKey(group: string, topic: string, partition: number): string {
@@ -48,9 +64,17 @@ export class PartitionRunner {
       const route = this.#app.route(group, topic);
       if (!route) throw new Error(`no route for consumer group "${group}", topic "${topic}" in this thread's boot file`);
       const consumer = new route.consumer();
-      const ctx: ConsumerContext = { consumerGroup: group, topic, partition, attempt: 1, marked: null };
+      const ctx: ConsumerContext = { consumerGroup: group, topic, partition, attempt: 1, marked: null, signal: NEVER_ABORTED };
       attachContext(consumer, ctx);
-      inst = { consumer, ctx, deserialize: resolveDeserializer(route.deserializer), manualOffsets: route.manualOffsets, initialized: false };
+      inst = {
+        consumer,
+        ctx,
+        deserialize: resolveDeserializer(route.deserializer),
+        manualOffsets: route.manualOffsets,
+        timeoutMs: route.timeoutMs,
+        graceMs: this.#app.group(group)!.settings.timeoutGraceMs,
+        initialized: false,
+      };
       this.#instances.set(key, inst);
     }
     return inst;
@@ -59,19 +83,61 @@ export class PartitionRunner {
   async runBatch(group: string, raw: RawBatch, attempt: number, nextOffset: number): Promise<BatchOutcome> {
     const started = performance.now();
     const inst = this.#instance(group, raw.topic, raw.partition);
+    const controller = new AbortController();
     inst.ctx.attempt = attempt;
     inst.ctx.marked = null;
-    try {
+    inst.ctx.signal = controller.signal;
+    const work = (async () => {
       if (!inst.initialized) {
         await inst.consumer.initialized();
         inst.initialized = true;
       }
       await inst.consumer.consume(new Messages(raw, group, inst.deserialize, attempt));
+    })();
+    // An abandoned (timed-out) batch may reject later: that must not crash the thread.
+    work.catch(() => {});
+    try {
+      if (inst.timeoutMs === undefined) await work;
+      else await this.#withTimeout(work, inst, controller, raw);
       const commitOffset = inst.manualOffsets ? inst.ctx.marked : nextOffset;
       return { threadId, commitOffset, durationMs: performance.now() - started };
     } catch (err) {
-      return { threadId, commitOffset: inst.ctx.marked, error: serializeError(err), durationMs: performance.now() - started };
+      const stuck = err instanceof JobTimeoutError && err.stuck;
+      return {
+        threadId,
+        commitOffset: inst.ctx.marked,
+        error: serializeError(err),
+        failedOffset: failedOffsetOf(err, raw),
+        ...(stuck ? { instanceReset: true } : {}),
+        durationMs: performance.now() - started,
+      };
     }
+  }
+
+  /**
+   * Waits for `work` up to the topic's timeout; then aborts the consumer's
+   * signal and waits up to the grace period so the next batch never overlaps
+   * this one. If it is still running after that, the instance is dropped
+   * (the next batch gets a fresh one) — its stray promise is abandoned.
+   */
+  async #withTimeout(work: Promise<void>, inst: Instance, controller: AbortController, raw: RawBatch): Promise<void> {
+    const timeoutMs = inst.timeoutMs!;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+    try {
+      if ((await Promise.race([work.then(() => 'done' as const), expired])) === 'done') return;
+    } finally {
+      clearTimeout(timer);
+    }
+    controller.abort(new JobTimeoutError(timeoutMs));
+    const grace = new Promise<'stuck'>((resolve) => (timer = setTimeout(() => resolve('stuck'), inst.graceMs)));
+    const settled = await Promise.race([work.then(() => 'settled' as const, () => 'settled' as const), grace]);
+    clearTimeout(timer);
+    if (settled === 'stuck') {
+      this.#instances.delete(instanceKey(inst.ctx.consumerGroup, raw.topic, raw.partition));
+      throw new JobTimeoutError(timeoutMs, true);
+    }
+    throw new JobTimeoutError(timeoutMs);
   }
 
   /** Runs revoked() and drops the instance (a later assignment gets a fresh one). */

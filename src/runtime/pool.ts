@@ -19,6 +19,15 @@ const WORKER_FILE = new URL('../../workers/entry.js', import.meta.url);
 export interface PoolOptions {
   bootFile: string;
   threads: number;
+  /** A thread died (crash, process.exit, termination); `keys` were pinned to it and are unpinned now. */
+  onThreadLost?: (threadId: number, keys: string[]) => void;
+  /** A thread failed while running no task (Piscina's 'error' event). */
+  onError?: (err: Error) => void;
+}
+
+/** Thrown for a batch whose thread was terminated because it ran past timeoutMs + grace. */
+export class ThreadTerminatedError extends Error {
+  override name = 'ThreadTerminatedError';
 }
 
 interface PinnedTask {
@@ -29,6 +38,7 @@ export class WorkerPool {
   readonly #piscina: Piscina;
   /** partition key → thread id */
   readonly #pins = new Map<string, number>();
+  #destroying = false;
 
   constructor(opts: PoolOptions) {
     this.#piscina = new Piscina({
@@ -46,6 +56,15 @@ export class WorkerPool {
         return null;
       },
     });
+    // Piscina replaces a dead thread by itself; the partitions pinned to it must restart elsewhere.
+    this.#piscina.on('workerDestroy', (worker: { id: number }) => {
+      if (this.#destroying) return;
+      const keys = [...this.#pins].filter(([, id]) => id === worker.id).map(([k]) => k);
+      for (const k of keys) this.#pins.delete(k);
+      opts.onThreadLost?.(worker.id, keys);
+    });
+    // Without a listener an 'error' event would crash the main thread.
+    this.#piscina.on('error', (err: Error) => opts.onError?.(err));
   }
 
   /** Ids of the live threads. */
@@ -97,8 +116,25 @@ export class WorkerPool {
     return out;
   }
 
-  runBatch(key: string, task: Extract<WorkerTask, { kind: 'batch' }>): Promise<BatchOutcome> {
-    return this.#runOn(this.pin(key), task, [task.packed.buffer as ArrayBuffer]) as Promise<BatchOutcome>;
+  /**
+   * Runs a batch on its partition's thread. With `deadlineMs`, a batch that has
+   * not come back by then (a synchronous loop ignores the worker's own
+   * timeout) gets its thread terminated and replaced, and rejects with
+   * ThreadTerminatedError.
+   */
+  async runBatch(key: string, task: Extract<WorkerTask, { kind: 'batch' }>, deadlineMs?: number): Promise<BatchOutcome> {
+    const transfer = [task.packed.buffer as ArrayBuffer];
+    if (deadlineMs === undefined) return (await this.#runOn(this.pin(key), task, transfer)) as BatchOutcome;
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), deadlineMs);
+    try {
+      return (await this.#runOn(this.pin(key), task, transfer, abort.signal)) as BatchOutcome;
+    } catch (err) {
+      if (abort.signal.aborted) throw new ThreadTerminatedError(`batch did not return within ${deadlineMs} ms; its worker thread was terminated and replaced`);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Revoke on the partition's thread (no-op when it was never pinned, or its thread died). */
@@ -115,12 +151,21 @@ export class WorkerPool {
     return (await Promise.all(ids.map((id) => this.#runOn(id, { kind: 'shutdown' })))) as HookOutcome[];
   }
 
-  #runOn(threadId: number, task: WorkerTask, transferList?: ArrayBuffer[]): Promise<unknown> {
+  #runOn(threadId: number, task: WorkerTask, transferList?: ArrayBuffer[], signal?: AbortSignal): Promise<unknown> {
     const pinned = Object.assign(task, { [Piscina.queueOptionsSymbol]: { threadId } });
-    return this.#piscina.run(pinned, transferList ? { transferList } : {});
+    return this.#piscina.run(pinned, { ...(transferList ? { transferList } : {}), ...(signal ? { signal } : {}) });
+  }
+
+  /** Terminates one thread (tests and operators use it to prove crash recovery); Piscina starts a replacement. */
+  async terminateThread(threadId: number): Promise<boolean> {
+    const worker = this.#piscina.threads.find((t) => t.threadId === threadId);
+    if (!worker) return false;
+    await worker.terminate();
+    return true;
   }
 
   async destroy(): Promise<void> {
+    this.#destroying = true;
     await this.#piscina.destroy();
   }
 }

@@ -11,12 +11,19 @@
  *  - the processed watermark only moves when a batch (or a marked message)
  *    completes, so commits never pass unprocessed offsets;
  *  - a failed batch pauses its partition, drops what was queued behind it and,
- *    after a backoff, seeks kafkajs back to the first unprocessed offset.
+ *    after a backoff, seeks kafkajs back to the first unprocessed offset;
+ *  - with a dead-letter topic, a message that keeps failing is found (from the
+ *    error, or by re-running the batch one message at a time: "isolation"),
+ *    produced to the DLQ, and only once Kafka acknowledged that write does
+ *    the offset move past it;
+ *  - when a worker thread dies, its partitions restart from their processed
+ *    watermark on a live thread with fresh consumer instances.
  */
 import type { ConsumerGroupRoute, TopicRoute } from '../app/config.ts';
 import { ConsumerError, serializeError, type SerializedError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { RawBatch } from '../messages/raw-batch.ts';
+import type { DeadLetterDispatcher } from './dead-letter.ts';
 import type { Executor } from './executors.ts';
 import type { OffsetTracker } from './offset-tracker.ts';
 import type { BatchOutcome } from './wire.ts';
@@ -40,9 +47,17 @@ class PartitionState {
   inFlight: Promise<void> | null = null;
   /** Offsets below this were already accepted: the fetcher drops them (re-fetch after a rebalance). */
   fetchPosition: number | null = null;
+  /** The first offset this process accepted for the partition (where a lost instance restarts if nothing was processed). */
+  firstOffset: number | null = null;
   attempt = 1;
   paused = false;
+  /** Set while waiting to seek back (retry backoff) or while a dead-letter write is pending: nothing is dispatched. */
   retryTimer: NodeJS.Timeout | null = null;
+  deadLettering = false;
+  /** While set, offsets below it run one message per batch, to find the poison message. */
+  isolateUntil: number | null = null;
+  /** Dead-lettered offsets to drop when the messages before them are delivered again. */
+  readonly skip = new Set<number>();
   revoked = false;
   processedMessages = 0;
   lastError: SerializedError | null = null;
@@ -50,6 +65,20 @@ class PartitionState {
     readonly route: TopicRoute,
     readonly partition: number,
   ) {}
+
+  get blocked(): boolean {
+    return this.retryTimer !== null || this.deadLettering;
+  }
+}
+
+export interface FailureInfo {
+  /** Offset to commit anyway (messages marked before the failure). */
+  commitOffset: number | null;
+  failedOffset?: number | undefined;
+  /** The consumer instance is gone (thread died, or dropped after a stuck timeout): restart from the processed watermark. */
+  instanceLost: boolean;
+  /** Whether this failure counts toward maxRetries (a thread dying under a batch that did not cause it does not). */
+  counts: boolean;
 }
 
 export interface PartitionStatus {
@@ -72,9 +101,14 @@ export interface SchedulerDeps {
   fetch: FetchControl;
   offsets: OffsetTracker;
   logger: Logger;
+  /** Produces poison messages to dead-letter topics (routes with `deadLetter`). */
+  deadLetters?: DeadLetterDispatcher;
   /** Called after each successful batch with its message count. */
   onProcessed?: (route: TopicRoute, partition: number, messages: number, outcome: BatchOutcome) => void;
+  /** Called after a message was acknowledged by its dead-letter topic. */
+  onDeadLettered?: (route: TopicRoute, partition: number, offset: number) => void;
 }
+
 
 function pkey(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
@@ -98,10 +132,16 @@ export class Scheduler {
   accept(route: TopicRoute, raw: RawBatch, nextOffset: number): void {
     if (this.#stopping) return;
     const state = this.#state(route, raw.partition);
-    if (state.retryTimer) return; // a seek back is pending; kafkajs will deliver these offsets again
+    if (state.blocked) return; // a seek back is pending; kafkajs will deliver these offsets again
     const startOffset = state.fetchPosition ?? raw.offsets[0] ?? nextOffset;
+    state.firstOffset ??= startOffset;
     state.fetchPosition = nextOffset;
-    state.queue.push({ raw, startOffset, nextOffset });
+    if (state.skip.size > 0) raw = withoutOffsets(raw, state.skip);
+    if (state.isolateUntil !== null && raw.offsets.length > 1 && raw.offsets[0]! < state.isolateUntil) {
+      state.queue.push(...isolate(raw, startOffset, nextOffset, state.isolateUntil));
+    } else {
+      state.queue.push({ raw, startOffset, nextOffset });
+    }
     if (state.queue.length >= this.#deps.group.settings.prefetch && !state.paused) {
       state.paused = true;
       this.#deps.fetch.pause(route.topic, raw.partition);
@@ -120,7 +160,7 @@ export class Scheduler {
   }
 
   #pump(state: PartitionState): void {
-    while (!state.inFlight && !state.retryTimer && !state.revoked && !this.#stopping) {
+    while (!state.inFlight && !state.blocked && !state.revoked && !this.#stopping) {
       const batch = state.queue.shift();
       if (!batch) return;
       if (state.paused && state.queue.length < this.#deps.group.settings.prefetch) {
@@ -136,7 +176,9 @@ export class Scheduler {
       const run = executor.run(state.route, batch.raw, state.attempt, batch.nextOffset);
       state.inFlight = run.then(
         (outcome) => this.#completed(state, batch, outcome),
-        (err) => this.#failed(state, batch, serializeError(err), null),
+        // The run never returned: its thread died. The instance is gone; this batch may
+        // not be the culprit (every batch on that thread fails alike), so it does not count.
+        (err) => this.#failed(state, batch, serializeError(err), { commitOffset: null, instanceLost: true, counts: false }),
       );
     }
   }
@@ -145,45 +187,140 @@ export class Scheduler {
     state.inFlight = null;
     if (state.revoked) return;
     if (outcome.error) {
-      this.#failed(state, batch, outcome.error, outcome.commitOffset);
+      this.#failed(state, batch, outcome.error, { commitOffset: outcome.commitOffset, failedOffset: outcome.failedOffset, instanceLost: outcome.instanceReset === true, counts: true });
       return;
     }
     if (outcome.commitOffset !== null) this.#deps.offsets.markProcessed(state.route.topic, state.partition, outcome.commitOffset);
     state.attempt = 1;
     state.lastError = null;
+    if (state.isolateUntil !== null && batch.nextOffset >= state.isolateUntil) state.isolateUntil = null;
+    for (const o of state.skip) if (o < batch.nextOffset) state.skip.delete(o);
     state.processedMessages += batch.raw.offsets.length;
     this.#deps.onProcessed?.(state.route, state.partition, batch.raw.offsets.length, outcome);
     this.#pump(state);
   }
 
-  #failed(state: PartitionState, batch: QueuedBatch, error: SerializedError, commitOffset: number | null): void {
+  #failed(state: PartitionState, batch: QueuedBatch, error: SerializedError, info: FailureInfo): void {
     state.inFlight = null;
     if (state.revoked) return;
-    const { topic } = state.route;
-    if (commitOffset !== null) this.#deps.offsets.markProcessed(topic, state.partition, commitOffset);
-    const { initialMs, maxMs } = this.#deps.group.settings.retryBackoff;
-    const delay = Math.min(maxMs, initialMs * 2 ** (state.attempt - 1));
-    // Retry from the first offset not yet processed (marked messages count as processed).
-    const from = Math.max(batch.startOffset, this.#deps.offsets.processed(topic, state.partition) ?? batch.startOffset);
+    const { topic, deadLetter } = state.route;
+    const { partition } = state;
+    if (info.commitOffset !== null) this.#deps.offsets.markProcessed(topic, partition, info.commitOffset);
+    const processed = this.#deps.offsets.processed(topic, partition);
+    // A live instance keeps what it buffered, so retry the failed batch itself; a lost
+    // instance lost its buffer too, so go back to what was processed (marked) for sure.
+    const from = info.instanceLost ? (processed ?? batch.startOffset) : Math.max(batch.startOffset, processed ?? batch.startOffset);
     state.lastError = error;
-    this.#deps.logger.error(
-      { err: new ConsumerError(error.message, error.name, error.stack, error.code), group: state.route.group, topic, partition: state.partition, attempt: state.attempt, retryFrom: from, retryInMs: delay },
-      `consume failed for ${topic}/${state.partition}; retrying from offset ${from} in ${delay} ms`,
-    );
-    state.attempt += 1;
     state.queue.length = 0;
+    this.#pause(state);
+
+    const malformed = error.code === 'PAYLOAD_INVALID';
+    const exhausted = deadLetter !== undefined && info.counts && (state.attempt > deadLetter.maxRetries || (malformed && !deadLetter.retryMalformed));
+    if (exhausted && this.#deps.deadLetters) {
+      const index = info.failedOffset !== undefined ? batch.raw.offsets.indexOf(info.failedOffset) : batch.raw.offsets.length === 1 ? 0 : -1;
+      if (index >= 0) {
+        this.#logFailure(state, error, `moving ${topic}/${partition}@${batch.raw.offsets[index]} to dead-letter topic ${deadLetter.topic} after ${state.attempt} attempt(s)`);
+        this.#deadLetter(state, batch, index, error, state.attempt, from, 1);
+        return;
+      }
+      // Which message fails is unknown: run the batch again one message at a time to find it.
+      state.isolateUntil = batch.nextOffset;
+      state.attempt = 1;
+      this.#logFailure(state, error, `batch ${topic}/${partition}@${batch.startOffset}-${batch.nextOffset - 1} exhausted its retries; re-running it one message at a time from ${from} to find the failing message`);
+      this.#seekLater(state, from, 0);
+      return;
+    }
+    const { initialMs, maxMs } = state.route.retryBackoff;
+    const delay = Math.min(maxMs, initialMs * 2 ** (state.attempt - 1));
+    this.#logFailure(state, error, `${info.instanceLost ? 'consumer instance lost' : 'consume failed'} for ${topic}/${partition}; retrying from offset ${from} in ${delay} ms`, { attempt: state.attempt, retryFrom: from, retryInMs: delay });
+    if (info.counts) state.attempt += 1;
+    this.#seekLater(state, from, delay);
+  }
+
+  #logFailure(state: PartitionState, error: SerializedError, msg: string, extra: Record<string, unknown> = {}): void {
+    this.#deps.logger.error(
+      { err: new ConsumerError(error.message, error.name, error.stack, error.code), group: state.route.group, topic: state.route.topic, partition: state.partition, ...extra },
+      msg,
+    );
+  }
+
+  #pause(state: PartitionState): void {
     if (!state.paused) {
       state.paused = true;
-      this.#deps.fetch.pause(topic, state.partition);
+      this.#deps.fetch.pause(state.route.topic, state.partition);
     }
+  }
+
+  /** After `delay`, re-reads the partition from `offset`: kafkajs seeks there and the partition resumes. */
+  #seekLater(state: PartitionState, offset: number, delay: number): void {
+    if (state.retryTimer) clearTimeout(state.retryTimer);
     state.retryTimer = setTimeout(() => {
       state.retryTimer = null;
       if (state.revoked || this.#stopping) return;
-      state.fetchPosition = from;
-      this.#deps.fetch.seek(topic, state.partition, from);
-      state.paused = false;
-      this.#deps.fetch.resume(topic, state.partition);
+      this.#seekNow(state, offset);
     }, delay);
+  }
+
+  #seekNow(state: PartitionState, offset: number): void {
+    state.queue.length = 0;
+    state.fetchPosition = offset;
+    this.#deps.fetch.seek(state.route.topic, state.partition, offset);
+    state.paused = false;
+    this.#deps.fetch.resume(state.route.topic, state.partition);
+  }
+
+  /**
+   * Produces the poison message to the dead-letter topic; only after Kafka's
+   * acknowledgement does the watermark move past it. A failed write keeps the
+   * partition paused and is retried with backoff, forever if need be.
+   */
+  #deadLetter(state: PartitionState, batch: QueuedBatch, index: number, error: SerializedError, attempts: number, from: number, writeAttempt: number): void {
+    state.deadLettering = true;
+    const offset = batch.raw.offsets[index]!;
+    this.#deps.deadLetters!.dispatch({ route: state.route, raw: batch.raw, index, error, attempts }).then(
+      () => {
+        state.deadLettering = false;
+        if (state.revoked) return;
+        this.#deps.onDeadLettered?.(state.route, state.partition, offset);
+        state.attempt = 1;
+        state.lastError = null;
+        if (state.isolateUntil !== null && offset + 1 >= state.isolateUntil) state.isolateUntil = null;
+        // Messages before the poison one in its batch may not have been processed
+        // (a consumer that writes at the end of consume()): run them again, minus it.
+        let resumeAt = offset + 1;
+        if (from < offset) {
+          state.skip.add(offset);
+          resumeAt = from;
+        } else {
+          this.#deps.offsets.markProcessed(state.route.topic, state.partition, offset + 1);
+        }
+        if (!this.#stopping) this.#seekNow(state, resumeAt);
+      },
+      (err: unknown) => {
+        if (state.revoked || this.#stopping) {
+          state.deadLettering = false;
+          return;
+        }
+        const { initialMs, maxMs } = state.route.retryBackoff;
+        const delay = Math.min(maxMs, initialMs * 2 ** (writeAttempt - 1));
+        this.#deps.logger.error({ err, topic: state.route.topic, partition: state.partition, offset, retryInMs: delay }, `dead-letter write failed; partition stays paused, retrying in ${delay} ms`);
+        setTimeout(() => this.#deadLetter(state, batch, index, error, attempts, from, writeAttempt + 1), delay);
+      },
+    );
+  }
+
+  /**
+   * The thread this partition ran on died: its consumer instance (and any
+   * state it buffered) is gone. A batch in flight fails on its own; an idle
+   * partition restarts from its processed watermark on a live thread.
+   */
+  threadLost(topic: string, partition: number): void {
+    const state = this.#partitions.get(pkey(topic, partition));
+    if (!state || state.inFlight || state.revoked || state.deadLettering) return;
+    const from = this.#deps.offsets.processed(topic, partition) ?? state.firstOffset;
+    if (from === null) return; // nothing was ever accepted: nothing to redo
+    this.#pause(state);
+    this.#seekLater(state, from, 0);
   }
 
   /** Assignment after a (re)join: partitions not in it are revoked. */
@@ -250,11 +387,53 @@ export class Scheduler {
         queuedBatches: s.queue.length,
         inFlight: s.inFlight !== null,
         paused: s.paused,
-        retrying: s.retryTimer !== null || s.attempt > 1,
+        retrying: s.blocked || s.attempt > 1,
         attempt: s.attempt,
       }))
       .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
   }
+}
+
+/** The batch without the given offsets (dead-lettered messages delivered again). */
+function withoutOffsets(raw: RawBatch, drop: Set<number>): RawBatch {
+  const keep: number[] = [];
+  raw.offsets.forEach((o, i) => {
+    if (!drop.has(o)) keep.push(i);
+  });
+  if (keep.length === raw.offsets.length) return raw;
+  const pick = <T>(col: T[]) => keep.map((i) => col[i]!);
+  return { ...raw, offsets: pick(raw.offsets), timestamps: pick(raw.timestamps), keys: pick(raw.keys), values: pick(raw.values), headers: pick(raw.headers) };
+}
+
+/** Splits a batch into one-message batches below `until` (the rest stays one batch). */
+function isolate(raw: RawBatch, startOffset: number, nextOffset: number, until: number): QueuedBatch[] {
+  const out: QueuedBatch[] = [];
+  let start = startOffset;
+  for (let i = 0; i < raw.offsets.length; i++) {
+    const offset = raw.offsets[i]!;
+    if (offset >= until) {
+      out.push({ raw: slice(raw, i, raw.offsets.length), startOffset: start, nextOffset });
+      return out;
+    }
+    const last = i === raw.offsets.length - 1;
+    const end = last ? nextOffset : offset + 1;
+    out.push({ raw: slice(raw, i, i + 1), startOffset: start, nextOffset: end });
+    start = end;
+  }
+  return out;
+}
+
+function slice(raw: RawBatch, from: number, to: number): RawBatch {
+  return {
+    topic: raw.topic,
+    partition: raw.partition,
+    highWatermark: raw.highWatermark,
+    offsets: raw.offsets.slice(from, to),
+    timestamps: raw.timestamps.slice(from, to),
+    keys: raw.keys.slice(from, to),
+    values: raw.values.slice(from, to),
+    headers: raw.headers.slice(from, to),
+  };
 }
 
 async function withTimeout(p: Promise<unknown>, ms: number): Promise<boolean> {

@@ -13,6 +13,7 @@ import type { ConsumerGroupRoute, TopicRoute } from '../app/config.ts';
 import { NoActiveRoutesError, PartitaError, ShutdownTimeoutError, UnknownConsumerGroupError, type FetcherCrashedError } from '../errors.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { InlineExecutor, PoolExecutor, type Executor } from './executors.ts';
+import { DeadLetterDispatcher } from './dead-letter.ts';
 import { GroupFetcher } from './fetcher.ts';
 import { OffsetTracker } from './offset-tracker.ts';
 import { PartitionRunner } from './partition-runner.ts';
@@ -41,6 +42,10 @@ export interface ServerStatus {
   groups: GroupStatus[];
   /** Messages processed successfully since start, all groups. */
   processedMessages: number;
+  /** Messages moved to dead-letter topics since start. */
+  deadLettered: number;
+  /** Worker threads that died and were replaced since start. */
+  threadsLost: number;
   /** Partitions pinned to each worker thread. */
   threads: Record<number, string[]>;
 }
@@ -49,6 +54,7 @@ interface GroupRuntime {
   group: ConsumerGroupRoute;
   offsets: OffsetTracker;
   fetcher: GroupFetcher;
+  deadLetters: DeadLetterDispatcher | undefined;
 }
 
 /** The groups to run, validated against the routes. */
@@ -69,6 +75,8 @@ export class Server {
   readonly #poolExecutor: PoolExecutor | undefined;
   readonly #inlineExecutor: InlineExecutor;
   #processed = 0;
+  #deadLettered = 0;
+  #threadsLost = 0;
   #state: 'created' | 'running' | 'stopping' | 'stopped' = 'created';
   #stopPromise: Promise<void> | undefined;
 
@@ -79,8 +87,13 @@ export class Server {
     this.#inlineExecutor = new InlineExecutor(this.#inline);
     if (routes.some((r) => r.backend === 'pool')) {
       if (!opts.bootFile) throw new PartitaError('BOOT_FILE_INVALID', 'the pool backend needs the boot file path (worker threads import it): pass bootFile');
-      this.#pool = new WorkerPool({ bootFile: opts.bootFile, threads: opts.app.config.concurrency });
-      this.#poolExecutor = new PoolExecutor(this.#pool);
+      this.#pool = new WorkerPool({
+        bootFile: opts.bootFile,
+        threads: opts.app.config.concurrency,
+        onThreadLost: (threadId, keys) => this.#threadLost(threadId, keys),
+        onError: (err) => this.logger.error({ err }, 'worker thread failed outside a batch; it is replaced'),
+      });
+      this.#poolExecutor = new PoolExecutor(this.#pool, (group) => opts.app.group(group)!.settings.timeoutGraceMs);
     }
     const onFatal = opts.onFatal ?? ((err: FetcherCrashedError) => {
       this.logger.fatal({ err }, 'fetcher crashed; shutting down');
@@ -90,6 +103,8 @@ export class Server {
       const groupRoutes = routes.filter((r) => r.group === group.name);
       if (groupRoutes.length === 0) continue;
       const offsets = new OffsetTracker();
+      const groupLogger = this.logger.child({ group: group.name });
+      const deadLetters = groupRoutes.some((r) => r.deadLetter) ? new DeadLetterDispatcher(group.kafka, groupLogger) : undefined;
       const fetcher = new GroupFetcher({
         group,
         routes: groupRoutes,
@@ -103,12 +118,25 @@ export class Server {
             offsets,
             logger: this.logger.child({ group: group.name }),
             executorFor: (route) => this.#executorFor(route),
+            deadLetters,
             onProcessed: (_route, _partition, n) => {
               this.#processed += n;
             },
+            onDeadLettered: () => {
+              this.#deadLettered += 1;
+            },
           }),
       });
-      this.#groups.push({ group, offsets, fetcher });
+      this.#groups.push({ group, offsets, fetcher, deadLetters });
+    }
+  }
+
+  #threadLost(threadId: number, keys: string[]): void {
+    this.#threadsLost += 1;
+    this.logger.warn({ threadId, partitions: keys.map((k) => k.split('\u0000').join('/')) }, 'worker thread died; its partitions restart from their processed offsets on a live thread');
+    for (const key of keys) {
+      const [group, topic, partition] = key.split('\u0000');
+      this.#groups.find((g) => g.group.name === group)?.fetcher.scheduler.threadLost(topic!, Number(partition));
     }
   }
 
@@ -152,6 +180,8 @@ export class Server {
     return {
       groups: this.#groups.map((g) => ({ name: g.group.name, joined: g.fetcher.joined, partitions: g.fetcher.scheduler.status() })),
       processedMessages: this.#processed,
+      deadLettered: this.#deadLettered,
+      threadsLost: this.#threadsLost,
       threads,
     };
   }
@@ -198,12 +228,19 @@ export class Server {
       for (const c of h.commits) this.#groups.find((g) => g.group.name === c.group)?.offsets.markProcessed(c.topic, c.partition, c.offset);
     }
     await Promise.all(this.#groups.map((g) => g.fetcher.stop()));
+    await Promise.all(this.#groups.map((g) => g.deadLetters?.close()));
     await this.#pool?.destroy();
+  }
+
+  /** Terminates one worker thread, as a crash would (for tests and fault drills). */
+  terminateThread(threadId: number): Promise<boolean> {
+    return this.#pool?.terminateThread(threadId) ?? Promise.resolve(false);
   }
 
   /** Best-effort cleanup after a failed start. */
   async #teardown(): Promise<void> {
     await Promise.all(this.#groups.map((g) => g.fetcher.stop().catch(() => {})));
+    await Promise.all(this.#groups.map((g) => g.deadLetters?.close().catch(() => {})));
     await this.#pool?.destroy().catch(() => {});
   }
 }

@@ -43,6 +43,10 @@ export interface BatchOutcome {
   commitOffset: number | null;
   /** Present when consume() (or initialized()) threw. */
   error?: SerializedError;
+  /** The offset of the message that failed, when the error says (PayloadError, or an error with an `offset` in this batch). */
+  failedOffset?: number;
+  /** The consumer instance was dropped (stuck after a timeout); the next batch gets a fresh one. */
+  instanceReset?: boolean;
   durationMs: number;
 }
 

@@ -3,11 +3,27 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Server, type App } from '../../src/index.ts';
+import { createLogger } from '../../src/logger.ts';
 import type { RecordLine } from '../fixtures/recording-consumer.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const RECORDING_BOOT = join(ROOT, 'test/fixtures/recording.config.ts');
 export const PARTITA_BIN = join(ROOT, 'bin/partita.js');
+
+export const FAULTY_BOOT = join(ROOT, 'test/fixtures/faulty.config.ts');
+
+/**
+ * Starts a Server in this process from a boot file, after putting `env` into
+ * process.env (worker threads copy it when they start). `tag` makes this
+ * import of the boot file fresh, so it reads the env again.
+ */
+export async function startServer(boot: string, tag: string, env: Record<string, string>): Promise<Server> {
+  Object.assign(process.env, env);
+  const app = (await import(`${pathToFileURL(boot).href}?${tag}`)).default as App;
+  return Server.start({ app, bootFile: boot, logger: createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
+}
 
 export function tempFile(name: string): string {
   return join(mkdtempSync(join(tmpdir(), 'partita-test-')), name);

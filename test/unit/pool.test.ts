@@ -18,7 +18,7 @@ test('partitions stay pinned to one thread each, balanced, instances persist unt
   Object.assign(process.env, { PARTITA_TEST_OUT: out, PARTITA_TEST_GROUP: 'g', PARTITA_TEST_TOPIC: 't', PARTITA_TEST_DELAY_MS: '1' });
   const route = createApp({ kafka: { brokers: ['127.0.0.1:9092'] }, routes: { g: { topics: { t: { consumer: RecordingConsumer } } } } }).route('g', 't')!;
   const pool = new WorkerPool({ bootFile: RECORDING_BOOT, threads: 2 });
-  const executor = new PoolExecutor(pool);
+  const executor = new PoolExecutor(pool, () => 5000);
   try {
     await pool.ready();
     assert.equal(pool.threadIds().length, 2);
