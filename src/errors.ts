@@ -17,6 +17,7 @@ export const ErrorCodes = {
   DEAD_LETTER_FAILED: 'Producing a message to its dead-letter topic failed; the partition stays paused and the write is retried.',
   WORKER_FAILED: 'A worker thread died or could not load the boot file.',
   BROKER_UNREACHABLE: 'No Kafka broker answered within the connection retry budget.',
+  SUBSCRIBE_FAILED: 'Subscribing to a routed topic failed (e.g. it does not exist and cannot be auto-created).',
   SHUTDOWN_TIMEOUT: 'Graceful shutdown did not finish within shutdownTimeoutMs.',
   FETCHER_CRASHED: 'The kafkajs consumer of a group failed in a way it does not recover from.',
 } as const;
@@ -115,6 +116,12 @@ export class WorkerError extends PartitaError {
 export class BrokerUnreachableError extends PartitaError {
   constructor(brokers: string[], cause: unknown) {
     super('BROKER_UNREACHABLE', `Could not reach Kafka at ${brokers.join(', ')}: ${(cause as Error)?.message ?? String(cause)}`, { cause, retriable: true });
+  }
+}
+
+export class SubscribeError extends PartitaError {
+  constructor(group: string, topic: string, cause: unknown) {
+    super('SUBSCRIBE_FAILED', `Consumer group ${group} could not subscribe to topic ${topic}: ${(cause as Error)?.message ?? String(cause)}`, { cause, retriable: true });
   }
 }
 

@@ -9,7 +9,7 @@
  */
 import kafkajs, { type Consumer as KafkajsConsumer, type EachBatchPayload, type Kafka as KafkajsClient, type SASLOptions } from 'kafkajs';
 import type { ConsumerGroupRoute, ResolvedKafkaConfig, TopicRoute } from '../app/config.ts';
-import { BrokerUnreachableError, FetcherCrashedError } from '../errors.ts';
+import { BrokerUnreachableError, FetcherCrashedError, SubscribeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { resolveDeserializer } from '../messages/deserializers.ts';
 import { Message } from '../messages/messages.ts';
@@ -127,10 +127,17 @@ export class GroupFetcher {
 
     try {
       await c.connect();
-      for (const r of this.#deps.routes) await c.subscribe({ topic: r.topic, fromBeginning: r.startFrom === 'earliest' });
     } catch (err) {
       await c.disconnect().catch(() => {});
       throw new BrokerUnreachableError(group.kafka.brokers, err);
+    }
+    for (const r of this.#deps.routes) {
+      try {
+        await c.subscribe({ topic: r.topic, fromBeginning: r.startFrom === 'earliest' });
+      } catch (err) {
+        await c.disconnect().catch(() => {});
+        throw new SubscribeError(group.name, r.topic, err);
+      }
     }
     await c.run({
       autoCommit: false,

@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { ROOT, RECORDING_BOOT, runCli } from '../helpers/app.ts';
+import { createTopic, unique } from '../helpers/kafka.ts';
 
 test('invalid config: every problem listed with its path, exit 1', async () => {
   const { code, output } = await runCli(['server', '--boot', join(ROOT, 'test/fixtures/invalid.config.ts')]);
@@ -48,4 +49,22 @@ test('unreachable broker: clear error after a bounded retry, exit 1', { timeout:
   assert.equal(code, 1);
   assert.match(output, /error \[BROKER_UNREACHABLE\]: Could not reach Kafka at 127\.0\.0\.1:1/);
   assert.ok(Date.now() - started < 45_000, 'gave up within the retry budget');
+});
+
+test('a routed topic that does not exist: SUBSCRIBE_FAILED naming it, exit 1', { timeout: 60_000 }, async () => {
+  const topic = unique('missing');
+  const { code, output } = await runCli(['server', '--boot', join(ROOT, 'test/fixtures/fatal.config.ts')], { PARTITA_TEST_TOPIC: topic });
+  assert.equal(code, 1);
+  assert.match(output, new RegExp(`error \\[SUBSCRIBE_FAILED\\]: Consumer group \\S+ could not subscribe to topic ${topic}`));
+});
+
+test('a fetcher that crashes beyond repair shuts the process down: FETCHER_CRASHED logged, exit 1, no hang', { timeout: 60_000 }, async () => {
+  const topic = unique('fatal');
+  await createTopic(topic, 1);
+  const { code, output } = await runCli(['server', '--boot', join(ROOT, 'test/fixtures/fatal.config.ts')], { PARTITA_TEST_TOPIC: topic, PARTITA_TEST_GROUP: unique('fatal-group') });
+  assert.equal(code, 1);
+  const fatal = output.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: number; msg: string; err?: { code?: string } }).find((l) => l.level === 60);
+  assert.ok(fatal, 'a fatal log line');
+  assert.equal(fatal.err?.code, 'FETCHER_CRASHED');
+  assert.match(fatal.msg, /fetcher crashed; shutting down/);
 });

@@ -1,0 +1,66 @@
+/**
+ * Broker trouble during consumption, each on a cluster of its own (other
+ * ports, so the suite's broker is untouched): a single broker restarted, and
+ * one broker of three killed (partition leaders and possibly the group
+ * coordinator move). Consumption resumes by itself; every id is processed.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startCluster, startNode, stopCluster, stopNode } from '../../scripts/kafka/broker.ts';
+import { createTopic, produceIds, unique, waitFor } from '../helpers/kafka.ts';
+import { RECORDING_BOOT, idStats, messageRecords, startServer, tempFile } from '../helpers/app.ts';
+
+async function consumeThrough(name: string, partitions: number, replication: number, fault: () => Promise<void>) {
+  const topic = unique(name);
+  await createTopic(topic, partitions, replication);
+  const produced = await produceIds(topic, 0, 20_000, { perSend: 200 });
+  const out = tempFile('records.jsonl');
+  const server = await startServer(RECORDING_BOOT, name, {
+    PARTITA_TEST_TOPIC: topic,
+    PARTITA_TEST_GROUP: unique(`${name}-group`),
+    PARTITA_TEST_OUT: out,
+    PARTITA_TEST_DELAY_MS: '10',
+    PARTITA_TEST_MAX_BYTES: '16384',
+  });
+  try {
+    await waitFor(() => messageRecords(out).length >= 3000, '3000 processed before the fault', 60_000);
+    await fault();
+    await waitFor(() => idStats(messageRecords(out)).distinct.size >= produced.length, 'every id after the fault', 150_000);
+  } finally {
+    await server.stop().catch(() => {});
+  }
+  const { distinct, duplicates } = idStats(messageRecords(out));
+  assert.deepEqual([...distinct].sort((a, b) => a - b), produced);
+  return duplicates;
+}
+
+test('single broker restarted mid-stream: consumption resumes, nothing lost', { timeout: 300_000 }, async () => {
+  const port = 19292;
+  const info = await startCluster({ nodes: 1, port, fresh: true, heapMb: 512 });
+  process.env.KAFKA_BROKERS = info.bootstrap;
+  try {
+    const duplicates = await consumeThrough('broker-restart', 4, 1, async () => {
+      await stopNode({ nodes: 1, port, index: 0 });
+      await sleep(3000);
+      await startNode({ nodes: 1, port, index: 0, heapMb: 512 });
+    });
+    console.log(`# broker-restart: ${duplicates} duplicates`);
+  } finally {
+    await stopCluster({ nodes: 1, port });
+  }
+});
+
+test('one broker of three killed mid-stream: leaders move, consumption resumes, nothing lost', { timeout: 300_000 }, async () => {
+  const port = 19392;
+  const info = await startCluster({ nodes: 3, port, fresh: true, heapMb: 384 });
+  process.env.KAFKA_BROKERS = info.bootstrap;
+  try {
+    const duplicates = await consumeThrough('broker-loss', 6, 3, async () => {
+      await stopNode({ nodes: 3, port, index: 0, kill: true });
+    });
+    console.log(`# broker-loss: ${duplicates} duplicates`);
+  } finally {
+    await stopCluster({ nodes: 3, port });
+  }
+});
