@@ -7,12 +7,14 @@
  * One producer per consumer group (a group may use another cluster), opened
  * on first use.
  */
-import type { Producer } from 'kafkajs';
+import kafkajs, { type Producer } from 'kafkajs';
 import type { ResolvedKafkaConfig, TopicRoute } from '../app/config.ts';
 import { DeadLetterError, type SerializedError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { RawBatch } from '../messages/raw-batch.ts';
 import { createKafkaClient } from './fetcher.ts';
+
+const { Partitioners } = kafkajs;
 
 export const DLQ_HEADERS = {
   topic: 'partita-original-topic',
@@ -50,7 +52,14 @@ export class DeadLetterDispatcher {
 
   #connect(): Promise<Producer> {
     if (!this.#producer) {
-      const producer = createKafkaClient(this.#kafka, this.#logger).producer({ idempotent: true, maxInFlightRequests: 1 });
+      // Idempotent, so kafkajs's own retries cannot write a dead letter twice (it then retries without limit;
+      // a non-retriable error still surfaces, and the scheduler retries the whole write with backoff).
+      const producer = createKafkaClient(this.#kafka, this.#logger).producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 5000 },
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
       this.#producer = producer.connect().then(
         () => producer,
         (err) => {

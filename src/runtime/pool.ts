@@ -9,6 +9,11 @@
  * scheduler guarantees that), so async consumers on one thread overlap their
  * I/O; `atomics: 'disabled'` keeps each worker's event loop running between
  * tasks (timers and sockets of user code work).
+ *
+ * Tasks are handed to Piscina only for a thread that is ready, so none ever
+ * waits in Piscina's queue: a task queued for a thread that then dies would
+ * never run (the balancer cannot find that thread again), and a queued task
+ * would hold up the ones behind it.
  */
 import { Piscina } from 'piscina';
 import { WorkerError } from '../errors.ts';
@@ -38,9 +43,14 @@ export class WorkerPool {
   readonly #piscina: Piscina;
   /** partition key → thread id */
   readonly #pins = new Map<string, number>();
+  /** Threads that finished starting and have not exited. */
+  readonly #ready = new Set<number>();
+  #readyWaiters: Array<() => void> = [];
+  readonly #size: number;
   #destroying = false;
 
   constructor(opts: PoolOptions) {
+    this.#size = opts.threads;
     this.#piscina = new Piscina({
       filename: WORKER_FILE.href,
       minThreads: opts.threads,
@@ -56,24 +66,39 @@ export class WorkerPool {
         return null;
       },
     });
-    // Piscina replaces a dead thread by itself; the partitions pinned to it must restart elsewhere.
-    this.#piscina.on('workerDestroy', (worker: { id: number }) => {
-      if (this.#destroying) return;
-      const keys = [...this.#pins].filter(([, id]) => id === worker.id).map(([k]) => k);
-      for (const k of keys) this.#pins.delete(k);
-      opts.onThreadLost?.(worker.id, keys);
+    // Piscina replaces a dead thread by itself; the partitions pinned to it must restart
+    // elsewhere. Watch each thread's own 'exit' (a destroyed worker no longer knows its id).
+    // Piscina emits 'workerCreate' once a thread is ready.
+    this.#piscina.on('workerCreate', (created: { id: number }) => {
+      const id = created.id;
+      const thread = this.#piscina.threads.find((t) => t.threadId === id);
+      if (!thread) return;
+      this.#ready.add(id);
+      for (const wake of this.#readyWaiters.splice(0)) wake();
+      thread.once('exit', () => {
+        this.#ready.delete(id);
+        if (this.#destroying) return;
+        const keys = [...this.#pins].filter(([, pinned]) => pinned === id).map(([k]) => k);
+        for (const k of keys) this.#pins.delete(k);
+        opts.onThreadLost?.(id, keys);
+      });
     });
     // Without a listener an 'error' event would crash the main thread.
     this.#piscina.on('error', (err: Error) => opts.onError?.(err));
   }
 
-  /** Ids of the live threads. */
+  /** Ids of the threads that are ready to run tasks. */
   threadIds(): number[] {
-    return this.#piscina.threads.map((t) => t.threadId);
+    return [...this.#ready];
+  }
+
+  #nextReady(): Promise<void> {
+    return new Promise((resolve) => this.#readyWaiters.push(resolve));
   }
 
   /** Resolves once every thread has loaded the boot file; rejects with the first thread's load error. */
   async ready(): Promise<void> {
+    while (this.#ready.size < this.#size) await this.#nextReady();
     const ids = this.threadIds();
     try {
       await Promise.all(ids.map((id) => this.#runOn(id, { kind: 'ping' }) as Promise<PingOutcome>));
@@ -83,22 +108,31 @@ export class WorkerPool {
   }
 
   /**
-   * The thread a partition runs on. Pins it to the thread with the fewest
-   * pinned partitions on first use, or again if its thread died.
+   * The thread a partition runs on. Pins it to the ready thread with the
+   * fewest pinned partitions on first use, or again after its thread died;
+   * undefined while no thread is ready (a replacement is starting).
    */
-  pin(key: string): number {
-    const live = this.threadIds();
+  pin(key: string): number | undefined {
     const current = this.#pins.get(key);
-    if (current !== undefined && live.includes(current)) return current;
-    const load = new Map<number, number>(live.map((id) => [id, 0]));
+    if (current !== undefined && this.#ready.has(current)) return current;
+    const load = new Map<number, number>([...this.#ready].map((id) => [id, 0]));
     for (const [k, id] of this.#pins) {
       if (load.has(id) && k !== key) load.set(id, load.get(id)! + 1);
     }
-    let best = live[0];
-    for (const id of live) if (load.get(id)! < load.get(best!)!) best = id;
-    if (best === undefined) throw new WorkerError('the worker pool has no live thread');
-    this.#pins.set(key, best);
+    let best: number | undefined;
+    for (const [id, n] of load) if (best === undefined || n < load.get(best)!) best = id;
+    if (best !== undefined) this.#pins.set(key, best);
     return best;
+  }
+
+  /** The partition's thread, waiting for one to be ready if none is. */
+  async #threadFor(key: string): Promise<number> {
+    for (;;) {
+      const id = this.pin(key);
+      if (id !== undefined) return id;
+      if (this.#destroying) throw new WorkerError('the worker pool is shutting down');
+      await this.#nextReady();
+    }
   }
 
   unpin(key: string): void {
@@ -124,11 +158,12 @@ export class WorkerPool {
    */
   async runBatch(key: string, task: Extract<WorkerTask, { kind: 'batch' }>, deadlineMs?: number): Promise<BatchOutcome> {
     const transfer = [task.packed.buffer as ArrayBuffer];
-    if (deadlineMs === undefined) return (await this.#runOn(this.pin(key), task, transfer)) as BatchOutcome;
+    const threadId = await this.#threadFor(key);
+    if (deadlineMs === undefined) return (await this.#runOn(threadId, task, transfer)) as BatchOutcome;
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), deadlineMs);
     try {
-      return (await this.#runOn(this.pin(key), task, transfer, abort.signal)) as BatchOutcome;
+      return (await this.#runOn(threadId, task, transfer, abort.signal)) as BatchOutcome;
     } catch (err) {
       if (abort.signal.aborted) throw new ThreadTerminatedError(`batch did not return within ${deadlineMs} ms; its worker thread was terminated and replaced`);
       throw err;
@@ -141,7 +176,7 @@ export class WorkerPool {
   async revoke(key: string, task: Extract<WorkerTask, { kind: 'revoke' }>): Promise<HookOutcome | undefined> {
     const id = this.#pins.get(key);
     this.#pins.delete(key);
-    if (id === undefined || !this.threadIds().includes(id)) return undefined;
+    if (id === undefined || !this.#ready.has(id)) return undefined;
     return (await this.#runOn(id, task)) as HookOutcome;
   }
 
@@ -166,6 +201,7 @@ export class WorkerPool {
 
   async destroy(): Promise<void> {
     this.#destroying = true;
+    for (const wake of this.#readyWaiters.splice(0)) wake();
     await this.#piscina.destroy();
   }
 }
