@@ -35,6 +35,9 @@ export class ThreadTerminatedError extends Error {
   override name = 'ThreadTerminatedError';
 }
 
+/** Target of the task that makes Piscina start a missing thread. */
+const KICK = -1;
+
 interface PinnedTask {
   [Piscina.queueOptionsSymbol]: { threadId: number };
 }
@@ -48,6 +51,7 @@ export class WorkerPool {
   #readyWaiters: Array<() => void> = [];
   readonly #size: number;
   #destroying = false;
+  #kicking: Promise<void> | undefined;
 
   constructor(opts: PoolOptions) {
     this.#size = opts.threads;
@@ -62,6 +66,8 @@ export class WorkerPool {
       workerData: { bootFile: opts.bootFile },
       loadBalancer: (task, workers) => {
         const target = (task as unknown as Partial<PinnedTask>)[Piscina.queueOptionsSymbol]?.threadId;
+        // A kick (see #kick) stays undistributed until Piscina has started the missing thread.
+        if (target === KICK) return this.#piscina.threads.length < this.#size ? null : (workers[0] ?? null);
         for (const w of workers) if (w.id === target) return w;
         return null;
       },
@@ -78,6 +84,7 @@ export class WorkerPool {
       thread.once('exit', () => {
         this.#ready.delete(id);
         if (this.#destroying) return;
+        setImmediate(() => this.#kick());
         const keys = [...this.#pins].filter(([, pinned]) => pinned === id).map(([k]) => k);
         for (const k of keys) this.#pins.delete(k);
         opts.onThreadLost?.(id, keys);
@@ -125,14 +132,44 @@ export class WorkerPool {
     return best;
   }
 
-  /** The partition's thread, waiting for one to be ready if none is. */
+  /**
+   * The partition's thread, waiting for one to be ready if none is. While a
+   * kick is in Piscina's queue nothing else is submitted, so no batch ever
+   * waits there.
+   */
   async #threadFor(key: string): Promise<number> {
     for (;;) {
+      if (this.#destroying) throw new WorkerError('the worker pool is shutting down');
+      if (this.#kicking) {
+        await this.#kicking;
+        continue;
+      }
       const id = this.pin(key);
       if (id !== undefined) return id;
-      if (this.#destroying) throw new WorkerError('the worker pool is shutting down');
-      await this.#nextReady();
+      this.#kick();
+      await (this.#kicking ?? this.#nextReady());
     }
+  }
+
+  /**
+   * Piscina stops replacing threads once one died before it reported ready
+   * (a crash during startup, or a slow start on a loaded machine), and starts
+   * one again only for a submitted task it cannot place. So when the pool is
+   * short of threads, submit a ping that the balancer holds back until the
+   * missing thread exists.
+   */
+  #kick(): void {
+    if (this.#kicking || this.#destroying || this.#piscina.threads.length >= this.#size) return;
+    const ping = Object.assign({ kind: 'ping' } satisfies WorkerTask, { [Piscina.queueOptionsSymbol]: { threadId: KICK } });
+    this.#kicking = this.#piscina
+      .run(ping)
+      .then(
+        () => {},
+        () => {},
+      )
+      .finally(() => {
+        this.#kicking = undefined;
+      });
   }
 
   unpin(key: string): void {
