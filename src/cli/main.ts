@@ -24,29 +24,41 @@ function fail(err: unknown): number {
 
 async function serverCommand(opts: ServerCliOptions): Promise<number> {
   const logger = createLogger();
-  let server: Server;
+  let server: Server | undefined;
+  // Until the promise below exists, remember a crash that happens while starting.
+  let early: number | undefined;
+  let crashed: (code: number) => void = (code) => {
+    early = code;
+  };
   try {
     const bootFile = resolveBootFile(opts.boot);
     const app = await loadApp(bootFile);
-    server = await Server.start({ app, bootFile, consumerGroups: opts.consumerGroups, logger });
+    // A fetcher that cannot recover: the server stops itself; exit 1 so a supervisor restarts us.
+    const onFatal = () => void (server?.stop() ?? Promise.resolve()).then(() => crashed(1), () => crashed(1));
+    server = await Server.start({ app, bootFile, consumerGroups: opts.consumerGroups, logger, onFatal });
   } catch (err) {
     return fail(err);
   }
+  const running = server;
   return new Promise<number>((resolve) => {
+    if (early !== undefined) return resolve(early);
+    crashed = resolve;
     let signals = 0;
     const onSignal = (signal: NodeJS.Signals) => {
       signals += 1;
       if (signals > 1) {
-        logger.error({ signal, stillRunning: server.busy() }, `forced exit on second ${signal}; still running: ${server.busy().join(', ') || 'nothing'}`);
+        logger.error({ signal, stillRunning: running.busy() }, `forced exit on second ${signal}; still running: ${running.busy().join(', ') || 'nothing'}`);
         process.exit(130);
       }
       logger.info({ signal }, `${signal} received: shutting down gracefully (send it again to force)`);
-      server.stop().then(
+      running.stop().then(
         () => resolve(0),
         (err) => resolve(fail(err)),
       );
     };
     process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+    // Operators (and tests) can ask a running server what it is doing.
+    process.on('SIGUSR2', () => logger.info({ status: running.status() }, 'status'));
   });
 }
 

@@ -94,6 +94,11 @@ export class WorkerPool {
     this.#piscina.on('error', (err: Error) => opts.onError?.(err));
   }
 
+  /** Configured size, started threads, ready threads, and whether a replacement is being forced. */
+  health(): { size: number; threads: number; ready: number; replacing: boolean } {
+    return { size: this.#size, threads: this.#piscina.threads.length, ready: this.#ready.size, replacing: this.#kicking !== undefined };
+  }
+
   /** Ids of the threads that are ready to run tasks. */
   threadIds(): number[] {
     return [...this.#ready];

@@ -28,7 +28,11 @@ export interface ServerOptions {
   /** Run only these consumer groups (default: all). */
   consumerGroups?: string[];
   logger?: Logger;
-  /** Called when a fetcher crashes beyond repair; default: log, stop gracefully, exit code 1. */
+  /**
+   * Called when a fetcher crashes beyond repair, after the server logged it and
+   * began a graceful stop (an embedder decides whether the process exits; the
+   * CLI exits with code 1).
+   */
   onFatal?: (err: FetcherCrashedError) => void;
 }
 
@@ -48,6 +52,8 @@ export interface ServerStatus {
   threadsLost: number;
   /** Partitions pinned to each worker thread. */
   threads: Record<number, string[]>;
+  /** Worker pool health (absent without pool routes). */
+  pool?: { size: number; threads: number; ready: number; replacing: boolean };
 }
 
 interface GroupRuntime {
@@ -95,10 +101,11 @@ export class Server {
       });
       this.#poolExecutor = new PoolExecutor(this.#pool, (group) => opts.app.group(group)!.settings.timeoutGraceMs);
     }
-    const onFatal = opts.onFatal ?? ((err: FetcherCrashedError) => {
+    const onFatal = (err: FetcherCrashedError) => {
       this.logger.fatal({ err }, 'fetcher crashed; shutting down');
-      void this.stop().finally(() => process.exit(1));
-    });
+      void this.stop().catch((stopErr) => this.logger.error({ err: stopErr }, 'shutdown after a fetcher crash failed'));
+      opts.onFatal?.(err);
+    };
     for (const group of selected) {
       const groupRoutes = routes.filter((r) => r.group === group.name);
       if (groupRoutes.length === 0) continue;
@@ -183,6 +190,7 @@ export class Server {
       deadLettered: this.#deadLettered,
       threadsLost: this.#threadsLost,
       threads,
+      ...(this.#pool ? { pool: this.#pool.health() } : {}),
     };
   }
 

@@ -51,9 +51,11 @@ test('chaos: random errors, poison messages, dying threads, a SIGKILLed process 
     await waitFor(done, 'every good id', 300_000).catch(async (err) => {
       const seen = idStats(messageRecords(out)).distinct;
       const missing = produced.filter((id) => !poison.has(id) && !seen.has(id));
+      for (const p of [a, b]) p.child.kill('SIGUSR2');
+      await new Promise((r) => setTimeout(r, 500));
       const deadKeys = (await readTopic(dlq, poison.size + missing.length, 5000).catch(() => [])).map((d) => d.key);
       console.log(`# missing ids in the DLQ: ${missing.filter((id) => deadKeys.includes(String(id))).join(',') || 'none'}; DLQ keys: ${deadKeys.join(',')}`);
-      throw new Error(`${err.message}; ${missing.length} good ids missing (first: ${missing.slice(0, 10).join(',')}); last log lines:\n${[a, b].map((p) => p.output().trim().split('\n').slice(-5).map((l) => l.slice(0, 400)).join('\n')).join('\n')}`);
+      throw new Error(`${err.message}; ${missing.length} good ids missing (first: ${missing.slice(0, 10).join(',')}); last log lines:\n${[a, b].map((p) => p.output().trim().split('\n').filter((l) => l.includes('"msg":"status"')).map((l) => l.slice(0, 6000)).join('\n')).join('\n')}`);
     });
   } finally {
     a.child.kill('SIGTERM');

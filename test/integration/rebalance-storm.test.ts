@@ -41,12 +41,12 @@ test('processes joining and leaving repeatedly under load: nothing lost, no long
   // Keep producing through the storm, so every visitor finds work whenever it joins.
   let producing = true;
   const producer = (async () => {
-    for (let next = 10_000; producing; next += 150) {
-      produced.push(...(await produceIds(topic, next, 150, { perSend: 150 })));
+    for (let next = 10_000; producing && next < 40_000; next += 60) {
+      produced.push(...(await produceIds(topic, next, 60, { perSend: 60 })));
       await sleep(100);
     }
   })();
-  const env = { PARTITA_TEST_TOPIC: topic, PARTITA_TEST_GROUP: unique('storm-group'), PARTITA_TEST_OUT: out, PARTITA_TEST_DELAY_MS: '400', PARTITA_TEST_MAX_BYTES: '8192', PARTITA_TEST_CONCURRENCY: '1' };
+  const env = { PARTITA_TEST_TOPIC: topic, PARTITA_TEST_GROUP: unique('storm-group'), PARTITA_TEST_OUT: out, PARTITA_TEST_DELAY_MS: '200', PARTITA_TEST_MAX_BYTES: '8192', PARTITA_TEST_CONCURRENCY: '1' };
   const steady = startAppProcess(env);
   const all: AppProcess[] = [steady];
   try {
