@@ -19,8 +19,8 @@ export function unique(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 }
 
-export async function createTopic(topic: string, numPartitions: number, replicationFactor = 1): Promise<void> {
-  const admin = kafka().admin();
+export async function createTopic(topic: string, numPartitions: number, replicationFactor = 1, client: KafkaClient = kafka()): Promise<void> {
+  const admin = client.admin();
   await admin.connect();
   try {
     await admin.createTopics({ topics: [{ topic, numPartitions, replicationFactor }], waitForLeaders: false });

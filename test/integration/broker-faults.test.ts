@@ -36,7 +36,7 @@ async function consumeThrough(name: string, partitions: number, replication: num
 }
 
 test('single broker restarted mid-stream: consumption resumes, nothing lost', { timeout: 300_000 }, async () => {
-  const port = 19292;
+  const port = 19500; // controllers on port + 100: clear of every other test cluster
   const info = await startCluster({ nodes: 1, port, fresh: true, heapMb: 512 });
   process.env.KAFKA_BROKERS = info.bootstrap;
   try {
@@ -52,7 +52,7 @@ test('single broker restarted mid-stream: consumption resumes, nothing lost', { 
 });
 
 test('one broker of three killed mid-stream: leaders move, consumption resumes, nothing lost', { timeout: 300_000 }, async () => {
-  const port = 19392;
+  const port = 19700;
   const info = await startCluster({ nodes: 3, port, fresh: true, heapMb: 384 });
   process.env.KAFKA_BROKERS = info.bootstrap;
   try {

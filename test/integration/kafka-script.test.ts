@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import kafkajs from 'kafkajs';
-import { waitFor } from '../helpers/kafka.ts';
+import { createTopic, waitFor } from '../helpers/kafka.ts';
 import { clusterStatus, startCluster, stopCluster, stopNode } from '../../scripts/kafka/broker.ts';
 
 const { Kafka, logLevel } = kafkajs;
@@ -26,7 +26,7 @@ test('3-node cluster: replicated topic, survives one node down, stop leaves noth
     const kafka = new Kafka({ clientId: 'trio-test', brokers: info.brokers, logLevel: logLevel.NOTHING });
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic: 'replicated', numPartitions: 3, replicationFactor: 3 }], waitForLeaders: true });
+    await createTopic('replicated', 3, 3, kafka);
     const md = await admin.fetchTopicMetadata({ topics: ['replicated'] });
     for (const p of md.topics[0]!.partitions) assert.equal(p.replicas.length, 3, `partition ${p.partitionId} has 3 replicas`);
 
