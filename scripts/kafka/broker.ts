@@ -134,11 +134,6 @@ export function ensureKafkaLibs(log: (line: string) => void = () => {}): string 
   return libs;
 }
 
-/** Runs a Java main class from the Kafka jars (e.g. the performance tools). */
-export function javaClasspath(): string {
-  return `${ensureKafkaLibs()}/*`;
-}
-
 function readPid(file: string): number | undefined {
   try {
     const pid = Number(readFileSync(file, 'utf8').trim());

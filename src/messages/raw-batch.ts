@@ -83,10 +83,3 @@ export function unpackBatch(packed: Uint8Array): RawBatch {
   }
   return b;
 }
-
-/** Bytes of keys and values, for metrics and memory accounting. */
-export function batchBytes(batch: RawBatch): number {
-  let n = 0;
-  for (let i = 0; i < batch.offsets.length; i++) n += (batch.keys[i]?.length ?? 0) + (batch.values[i]?.length ?? 0);
-  return n;
-}

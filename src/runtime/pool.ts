@@ -177,9 +177,6 @@ export class WorkerPool {
       });
   }
 
-  unpin(key: string): void {
-    this.#pins.delete(key);
-  }
 
   pinnedThread(key: string): number | undefined {
     return this.#pins.get(key);

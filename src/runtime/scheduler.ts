@@ -400,9 +400,7 @@ function withoutOffsets(raw: RawBatch, drop: Set<number>): RawBatch {
   raw.offsets.forEach((o, i) => {
     if (!drop.has(o)) keep.push(i);
   });
-  if (keep.length === raw.offsets.length) return raw;
-  const pick = <T>(col: T[]) => keep.map((i) => col[i]!);
-  return { ...raw, offsets: pick(raw.offsets), timestamps: pick(raw.timestamps), keys: pick(raw.keys), values: pick(raw.values), headers: pick(raw.headers) };
+  return keep.length === raw.offsets.length ? raw : pickRows(raw, keep);
 }
 
 /** Splits a batch into one-message batches below `until` (the rest stays one batch). */
@@ -424,16 +422,13 @@ function isolate(raw: RawBatch, startOffset: number, nextOffset: number, until: 
 }
 
 function slice(raw: RawBatch, from: number, to: number): RawBatch {
-  return {
-    topic: raw.topic,
-    partition: raw.partition,
-    highWatermark: raw.highWatermark,
-    offsets: raw.offsets.slice(from, to),
-    timestamps: raw.timestamps.slice(from, to),
-    keys: raw.keys.slice(from, to),
-    values: raw.values.slice(from, to),
-    headers: raw.headers.slice(from, to),
-  };
+  return pickRows(raw, Array.from({ length: to - from }, (_, k) => from + k));
+}
+
+/** A batch of the given rows of `raw`, every column kept in step. */
+function pickRows(raw: RawBatch, rows: number[]): RawBatch {
+  const pick = <T>(col: T[]) => rows.map((i) => col[i]!);
+  return { ...raw, offsets: pick(raw.offsets), timestamps: pick(raw.timestamps), keys: pick(raw.keys), values: pick(raw.values), headers: pick(raw.headers) };
 }
 
 async function withTimeout(p: Promise<unknown>, ms: number): Promise<boolean> {
