@@ -66,6 +66,7 @@ export class GroupFetcher {
   #joined = false;
   #assignment: Record<string, number[]> = {};
   #stopped = false;
+  readonly #pendingSeeks = new Map<string, { topic: string; partition: number; offset: number }>();
 
   constructor(deps: FetcherDeps) {
     this.#deps = deps;
@@ -82,10 +83,27 @@ export class GroupFetcher {
       retry: { retries: deps.group.kafka.connectRetries },
     });
     const c = this.#consumer;
+    // While kafkajs restarts its consumer (after a crash it recovers from, e.g. a broker
+    // restart) pause/resume/seek throw "not initialized". A lost pause or resume is harmless
+    // (the new consumer starts unpaused; assigned() re-applies the pauses still needed); a
+    // lost seek is kept and applied when the group is joined again.
+    const guarded = (what: string, f: () => void, onFail?: () => void) => {
+      try {
+        f();
+      } catch (err) {
+        onFail?.();
+        deps.logger.debug({ err, what }, 'kafkajs consumer not running; deferred');
+      }
+    };
     this.scheduler = deps.scheduler({
-      pause: (topic, partition) => c.pause([{ topic, partitions: [partition] }]),
-      resume: (topic, partition) => c.resume([{ topic, partitions: [partition] }]),
-      seek: (topic, partition, offset) => c.seek({ topic, partition, offset: String(offset) }),
+      pause: (topic, partition) => guarded('pause', () => c.pause([{ topic, partitions: [partition] }])),
+      resume: (topic, partition) => guarded('resume', () => c.resume([{ topic, partitions: [partition] }])),
+      seek: (topic, partition, offset) =>
+        guarded(
+          'seek',
+          () => c.seek({ topic, partition, offset: String(offset) }),
+          () => this.#pendingSeeks.set(`${topic}\u0000${partition}`, { topic, partition, offset }),
+        ),
     });
   }
 
@@ -110,6 +128,16 @@ export class GroupFetcher {
       this.#assignment = e.payload.memberAssignment;
       logger.info({ group: group.name, assignment: e.payload.memberAssignment, durationMs: e.payload.duration }, 'joined consumer group');
       this.scheduler.assigned(e.payload.memberAssignment).catch((err) => logger.error({ err }, 'applying assignment failed'));
+      for (const [k, seek] of this.#pendingSeeks) {
+        this.#pendingSeeks.delete(k);
+        if (e.payload.memberAssignment[seek.topic]?.includes(seek.partition)) {
+          try {
+            c.seek({ topic: seek.topic, partition: seek.partition, offset: String(seek.offset) });
+          } catch (err) {
+            logger.warn({ err, ...seek }, 'deferred seek failed');
+          }
+        }
+      }
     });
     // A rebalance is starting: commit what is processed while this generation may still commit.
     c.on(c.events.REBALANCING, () => {
@@ -196,10 +224,15 @@ export class GroupFetcher {
 
   /** Stops fetching new batches (pauses every assigned partition) without leaving the group. */
   pauseAll(): void {
-    const topics = Object.entries(this.#assignment).map(([topic, partitions]) => ({ topic, partitions }));
-    if (topics.length > 0) this.#consumer.pause(topics);
-    // Also the subscribed topics as a whole, for partitions assigned after this point.
-    this.#consumer.pause(this.#deps.routes.map((r) => ({ topic: r.topic })));
+    try {
+      const topics = Object.entries(this.#assignment).map(([topic, partitions]) => ({ topic, partitions }));
+      if (topics.length > 0) this.#consumer.pause(topics);
+      // Also the subscribed topics as a whole, for partitions assigned after this point.
+      this.#consumer.pause(this.#deps.routes.map((r) => ({ topic: r.topic })));
+    } catch (err) {
+      // kafkajs is between a crash and its restart: nothing is being fetched right now anyway.
+      this.#deps.logger.debug({ err }, 'pause on stop skipped');
+    }
   }
 
   /** Final commit, then leave the group and disconnect. */

@@ -174,12 +174,18 @@ export class Scheduler {
       }
       const executor = this.#deps.executorFor(state.route);
       const run = executor.run(state.route, batch.raw, state.attempt, batch.nextOffset);
-      state.inFlight = run.then(
-        (outcome) => this.#completed(state, batch, outcome),
-        // The run never returned: its thread died. The instance is gone; this batch may
-        // not be the culprit (every batch on that thread fails alike), so it does not count.
-        (err) => this.#failed(state, batch, serializeError(err), { commitOffset: null, instanceLost: true, counts: false }),
-      );
+      state.inFlight = run
+        .then(
+          (outcome) => this.#completed(state, batch, outcome),
+          // The run never returned: its thread died. The instance is gone; this batch may
+          // not be the culprit (every batch on that thread fails alike), so it does not count.
+          (err) => this.#failed(state, batch, serializeError(err), { commitOffset: null, instanceLost: true, counts: false }),
+        )
+        .catch((err: unknown) => {
+          // A bug in the bookkeeping above must not become an unhandled rejection nor wedge the partition.
+          state.inFlight = null;
+          this.#deps.logger.error({ err, topic: state.route.topic, partition: state.partition }, 'scheduler failed handling a batch result');
+        });
     }
   }
 
@@ -329,7 +335,7 @@ export class Scheduler {
     for (const [topic, partitions] of Object.entries(assignment)) for (const p of partitions) keep.add(pkey(topic, p));
     const gone = [...this.#partitions.entries()].filter(([k]) => !keep.has(k)).map(([, s]) => s);
     await Promise.all(gone.map((s) => this.revoke(s.route.topic, s.partition)));
-    // kafkajs forgets pauses across a rejoin; re-apply the ones we still need.
+    // A kafkajs consumer that restarted after a crash starts with no pauses; re-apply ours.
     for (const s of this.#partitions.values()) if (s.paused) this.#deps.fetch.pause(s.route.topic, s.partition);
   }
 
@@ -346,6 +352,12 @@ export class Scheduler {
     state.queue.length = 0;
     if (state.retryTimer) clearTimeout(state.retryTimer);
     state.retryTimer = null;
+    // kafkajs keeps a partition's pause across reassignments: a partition paused here and
+    // assigned back later would never be fetched again, since its next state starts unpaused.
+    if (state.paused) {
+      state.paused = false;
+      this.#deps.fetch.resume(topic, partition);
+    }
     if (state.inFlight) await withTimeout(state.inFlight, waitMs);
     try {
       const hook = await this.#deps.executorFor(state.route).revoke(state.route, partition);

@@ -26,7 +26,10 @@ async function consumeThrough(name: string, partitions: number, replication: num
   try {
     await waitFor(() => messageRecords(out).length >= 3000, '3000 processed before the fault', 60_000);
     await fault();
-    await waitFor(() => idStats(messageRecords(out)).distinct.size >= produced.length, 'every id after the fault', 150_000);
+    await waitFor(() => idStats(messageRecords(out)).distinct.size >= produced.length, 'every id after the fault', 150_000).catch((err) => {
+      const seen = idStats(messageRecords(out)).distinct;
+      throw new Error(`${err.message}; ${produced.length - seen.size} missing; status: ${JSON.stringify(server.status())}`);
+    });
   } finally {
     await server.stop().catch(() => {});
   }

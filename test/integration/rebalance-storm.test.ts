@@ -63,7 +63,13 @@ test('processes joining and leaving repeatedly under load: nothing lost, no long
     }
     producing = false;
     await producer;
-    await waitFor(() => idStats(messageRecords(out)).distinct.size >= produced.length, 'every id after the storm', 150_000);
+    await waitFor(() => idStats(messageRecords(out)).distinct.size >= produced.length, 'every id after the storm', 150_000).catch(async (err) => {
+      steady.child.kill('SIGUSR2');
+      await sleep(500);
+      const seen = idStats(messageRecords(out)).distinct;
+      const status = steady.output().split('\n').filter((l) => l.includes('"msg":"status"')).at(-1);
+      throw new Error(`${err.message}; ${produced.length - seen.size} missing; steady status: ${status}\nlast lines:\n${steady.output().split('\n').slice(-8).map((l) => l.slice(0, 300)).join('\n')}`);
+    });
   } finally {
     producing = false;
     await producer.catch(() => {});

@@ -128,6 +128,17 @@ test('a failure pauses, drops the queue, backs off, seeks to the first unprocess
   assert.equal(h.scheduler.status()[0]!.attempt, 1, 'attempt resets after success');
 });
 
+test('revoking a paused partition resumes it in kafkajs (which keeps pauses across reassignments)', async () => {
+  const h = harness({ prefetch: 1 });
+  h.scheduler.accept(h.route, raw(0, 0, 1), 1); // runs
+  h.scheduler.accept(h.route, raw(0, 1, 1), 2); // queued → pause
+  assert.equal(h.calls.at(-1), 'pause p0');
+  const revoked = h.scheduler.revoke('t', 0, 5000);
+  assert.equal(h.calls.at(-1), 'resume p0');
+  await h.finishOne();
+  await revoked;
+});
+
 test('revoke waits for the in-flight batch, then revokes the instance and forgets the partition', async () => {
   const h = harness();
   h.scheduler.accept(h.route, raw(0, 0, 5), 5);
