@@ -20,6 +20,7 @@ export const ErrorCodes = {
   SUBSCRIBE_FAILED: 'Subscribing to a routed topic failed (e.g. it does not exist and cannot be auto-created).',
   SHUTDOWN_TIMEOUT: 'Graceful shutdown did not finish within shutdownTimeoutMs.',
   FETCHER_CRASHED: 'The kafkajs consumer of a group failed in a way it does not recover from.',
+  HTTP_LISTEN_FAILED: 'The metrics/health HTTP server could not bind its host:port (in use, or not an address of this machine).',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
@@ -151,4 +152,11 @@ export function serializeError(err: unknown): SerializedError {
     return { name: err.name, message: err.message, stack: err.stack, code: typeof code === 'string' ? code : undefined };
   }
   return { name: 'NonError', message: String(err) };
+}
+
+export class HttpListenError extends PartitaError {
+  constructor(host: string, port: number, cause: unknown) {
+    const reason = (cause as NodeJS.ErrnoException)?.code === 'EADDRINUSE' ? 'the port is in use' : ((cause as Error)?.message ?? String(cause));
+    super('HTTP_LISTEN_FAILED', `cannot serve metrics on http://${host}:${port}: ${reason}; set http.port in the config, PARTITA_HTTP_PORT or --http-port (0 picks a free port), or --no-http`, { cause });
+  }
 }

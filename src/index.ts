@@ -1,11 +1,13 @@
 /** Partita's public API. */
 export { createApp, App } from './app/app.ts';
-export type { AppConfig, KafkaConfig, GroupSettings, ConsumerGroupConfig, TopicOptions, TopicRoute, ConsumerGroupRoute } from './app/config.ts';
+export type { AppConfig, HttpConfig, MetricsConfig, KafkaConfig, GroupSettings, ConsumerGroupConfig, TopicOptions, TopicRoute, ConsumerGroupRoute } from './app/config.ts';
 export { loadApp, resolveBootFile } from './app/boot.ts';
 export { Consumer, type ConsumerClass } from './consumer.ts';
 export { Message, Messages, type BatchMetadata } from './messages/messages.ts';
 export { deserializers, type Deserializer, type DeserializerFn, type DeserializeContext } from './messages/deserializers.ts';
-export { Server, type ServerOptions, type ServerStatus, type GroupStatus } from './runtime/server.ts';
+export { Server, type ServerOptions, type ServerStatus, type GroupStatus, type HealthReport } from './runtime/server.ts';
+export { startHttpServer, type HttpServer, type HttpOptions } from './http/http-server.ts';
+export type { PoolHealth } from './runtime/pool.ts';
 export type { PartitionStatus } from './runtime/scheduler.ts';
 export {
   ErrorCodes,
@@ -23,6 +25,7 @@ export {
   DeadLetterError,
   ShutdownTimeoutError,
   FetcherCrashedError,
+  HttpListenError,
   type ErrorCode,
   type ConfigProblem,
 } from './errors.ts';

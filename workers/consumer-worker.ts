@@ -9,9 +9,12 @@ import { workerData } from 'piscina';
 import { loadApp } from '../src/app/boot.ts';
 import { unpackBatch } from '../src/messages/raw-batch.ts';
 import { PartitionRunner } from '../src/runtime/partition-runner.ts';
+import { publishThreadMetrics } from '../src/metrics/thread-metrics.ts';
+import type { WorkerData } from '../src/runtime/pool.ts';
 import type { BatchOutcome, HookOutcome, PingOutcome, WorkerTask } from '../src/runtime/wire.ts';
 
-const { bootFile } = workerData as { bootFile: string };
+const { bootFile, metricsChannel, metricsIntervalMs } = workerData as WorkerData;
+if (metricsChannel) publishThreadMetrics(metricsChannel, threadId, metricsIntervalMs ?? 5000);
 const runner: Promise<PartitionRunner> = loadApp(bootFile).then((app) => new PartitionRunner(app));
 // Reported on the first task rather than crashing the thread at import time.
 runner.catch(() => {});

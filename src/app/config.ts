@@ -90,8 +90,30 @@ export interface ConsumerGroupConfig extends GroupSettings {
   topics: Record<string, TopicOptions>;
 }
 
+/** The HTTP endpoint for Prometheus and health probes (`partita server` starts it). */
+export interface HttpConfig {
+  /** @default true */
+  enabled?: boolean;
+  /** Address to bind; keep the default unless a scraper on another host needs it. @default '127.0.0.1' */
+  host?: string;
+  /** 0 picks a free port (logged at start). Env PARTITA_HTTP_PORT and --http-port override it. @default 9394 */
+  port?: number;
+  /** /health fails when the main event loop lagged more than this in the last 10 s. @default 5000 */
+  maxEventLoopLagMs?: number;
+  /** /health fails when no worker thread has been able to run tasks for this long. @default 10000 */
+  poolDeadAfterMs?: number;
+}
+
+export interface MetricsConfig {
+  /** How often worker threads send their runtime metrics and consumer lag is refreshed from Kafka. @default 5000 */
+  intervalMs?: number;
+}
+
 export interface AppConfig {
   kafka: KafkaConfig;
+  /** Metrics/health HTTP endpoint. */
+  http?: HttpConfig;
+  metrics?: MetricsConfig;
   /** Worker threads in the pool. @default os.availableParallelism() */
   concurrency?: number;
   /** Graceful shutdown budget. @default 30000 */
@@ -166,6 +188,17 @@ const groupSchema = z
 const appSchema = z
   .object({
     kafka: z.object(kafkaShape).strict(),
+    http: z
+      .object({
+        enabled: z.boolean().optional(),
+        host: z.string().min(1).optional(),
+        port: z.number().int().min(0).max(65535).optional(),
+        maxEventLoopLagMs: positiveInt.optional(),
+        poolDeadAfterMs: positiveInt.optional(),
+      })
+      .strict()
+      .optional(),
+    metrics: z.object({ intervalMs: z.number().int().min(100).optional() }).strict().optional(),
     concurrency: z.number().int().min(1).max(256).optional(),
     shutdownTimeoutMs: positiveInt.optional(),
     defaults: z.object(groupSettingsShape).strict().optional(),
@@ -202,6 +235,8 @@ export interface ConsumerGroupRoute {
 }
 
 export interface ResolvedConfig {
+  http: Required<HttpConfig>;
+  metrics: Required<MetricsConfig>;
   concurrency: number;
   shutdownTimeoutMs: number;
   groups: ConsumerGroupRoute[];
@@ -320,5 +355,6 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  return { concurrency: cfg.concurrency ?? availableParallelism(), shutdownTimeoutMs: cfg.shutdownTimeoutMs ?? 30_000, groups };
+  const http = { enabled: true, host: '127.0.0.1', port: 9394, maxEventLoopLagMs: 5000, poolDeadAfterMs: 10_000, ...cfg.http };
+  return { http, metrics: { intervalMs: 5000, ...cfg.metrics }, concurrency: cfg.concurrency ?? availableParallelism(), shutdownTimeoutMs: cfg.shutdownTimeoutMs ?? 30_000, groups };
 }

@@ -16,6 +16,7 @@ import { Message } from '../messages/messages.ts';
 import { appendMessage, emptyRawBatch } from '../messages/raw-batch.ts';
 import type { OffsetTracker } from './offset-tracker.ts';
 import type { FetchControl, Scheduler } from './scheduler.ts';
+import type { ServerMetrics } from '../metrics/server-metrics.ts';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -52,8 +53,8 @@ export interface FetcherDeps {
   logger: Logger;
   /** The consumer crashed and kafkajs will not restart it: the process must go down. */
   onFatal: (err: FetcherCrashedError) => void;
-  /** After every fetched batch (for metrics/progress). */
-  onFetched?: (route: TopicRoute, partition: number, messages: number) => void;
+  /** Where the fetcher reports what it sees. */
+  metrics?: ServerMetrics;
 }
 
 export class GroupFetcher {
@@ -123,7 +124,9 @@ export class GroupFetcher {
   async start(): Promise<void> {
     const c = this.#consumer;
     const { logger, group } = this.#deps;
+    c.on(c.events.FETCH, (e) => this.#deps.metrics?.fetchRound(group.name, e.payload.duration));
     c.on(c.events.GROUP_JOIN, (e) => {
+      this.#deps.metrics?.rebalanced(group.name, e.payload.duration);
       this.#joined = true;
       this.#assignment = e.payload.memberAssignment;
       logger.info({ group: group.name, assignment: e.payload.memberAssignment, durationMs: e.payload.duration }, 'joined consumer group');
@@ -141,11 +144,13 @@ export class GroupFetcher {
     });
     // A rebalance is starting: commit what is processed while this generation may still commit.
     c.on(c.events.REBALANCING, () => {
+      this.#joined = false;
       logger.info({ group: group.name }, 'group is rebalancing');
       void this.commit();
     });
     c.on(c.events.CRASH, (e) => {
       const { error, restart } = e.payload;
+      this.#joined = false;
       if (restart) {
         logger.warn({ group: group.name, err: error }, 'kafkajs consumer crashed; it restarts itself');
         return;
@@ -193,17 +198,21 @@ export class GroupFetcher {
     const raw = emptyRawBatch(batch.topic, partition, Number(batch.highWatermark));
     const filter = route.filter;
     const deserialize = filter ? resolveDeserializer(route.deserializer) : undefined;
+    let bytes = 0;
+    let filtered = 0;
     for (const m of batch.messages) {
       if (position !== null && Number(m.offset) < position) continue;
+      bytes += (m.value?.length ?? 0) + (m.key?.length ?? 0);
       appendMessage(raw, m);
       if (filter) {
         const i = raw.offsets.length - 1;
         if (!filter(new Message(raw, i, deserialize!))) {
           for (const col of [raw.offsets, raw.timestamps, raw.keys, raw.values, raw.headers]) col.pop();
+          filtered += 1;
         }
       }
     }
-    this.#deps.onFetched?.(route, partition, raw.offsets.length);
+    this.#deps.metrics?.fetched(route, partition, raw.offsets.length, bytes, filtered);
     this.scheduler.accept(route, raw, nextOffset);
     resolveOffset(lastOffset);
   }
@@ -214,8 +223,10 @@ export class GroupFetcher {
       try {
         await this.#deps.offsets.commit(async (offsets) => {
           await this.#consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })));
+          this.#deps.metrics?.committed(this.#deps.group.name, true);
         });
       } catch (err) {
+        this.#deps.metrics?.committed(this.#deps.group.name, false);
         this.#deps.logger.warn({ err, group: this.#deps.group.name }, 'offset commit failed; will retry');
       }
     });

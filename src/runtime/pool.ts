@@ -17,17 +17,38 @@
  */
 import { Piscina } from 'piscina';
 import { WorkerError } from '../errors.ts';
-import type { BatchOutcome, HookOutcome, PingOutcome, WorkerTask } from './wire.ts';
+import type { BatchOutcome, HookOutcome, WorkerTask } from './wire.ts';
 
 const WORKER_FILE = new URL('../../workers/entry.js', import.meta.url);
 
+/** What each worker thread is started with. */
+export interface WorkerData {
+  bootFile: string;
+  /** BroadcastChannel the thread publishes its runtime metrics on (none: not published). */
+  metricsChannel?: string | undefined;
+  metricsIntervalMs?: number | undefined;
+}
+
 export interface PoolOptions {
   bootFile: string;
+  metricsChannel?: string;
+  metricsIntervalMs?: number;
   threads: number;
   /** A thread died (crash, process.exit, termination); `keys` were pinned to it and are unpinned now. */
   onThreadLost?: (threadId: number, keys: string[]) => void;
   /** A thread failed while running no task (Piscina's 'error' event). */
   onError?: (err: Error) => void;
+}
+
+export interface PoolHealth {
+  size: number;
+  threads: number;
+  ready: number;
+  broken: number;
+  waiting: number;
+  replacing: boolean;
+  noReadyThreadMs: number;
+  destroyed: boolean;
 }
 
 /** Thrown for a batch whose thread was terminated because it ran past timeoutMs + grace. */
@@ -48,6 +69,12 @@ export class WorkerPool {
   readonly #pins = new Map<string, number>();
   /** Threads that finished starting and have not exited. */
   readonly #ready = new Set<number>();
+  /** Threads that started but could not load the boot file, with the error. */
+  readonly #broken = new Map<number, unknown>();
+  /** Last time the number of ready threads was above zero (for the dead-pool check). */
+  #readySince = Date.now();
+  /** Tasks waiting in #threadFor for a ready thread. */
+  #waiting = 0;
   #readyWaiters: Array<() => void> = [];
   readonly #size: number;
   #destroying = false;
@@ -63,7 +90,7 @@ export class WorkerPool {
       concurrentTasksPerWorker: 1024,
       atomics: 'disabled',
       maxQueue: Infinity,
-      workerData: { bootFile: opts.bootFile },
+      workerData: { bootFile: opts.bootFile, metricsChannel: opts.metricsChannel, metricsIntervalMs: opts.metricsIntervalMs } satisfies WorkerData,
       loadBalancer: (task, workers) => {
         const target = (task as unknown as Partial<PinnedTask>)[Piscina.queueOptionsSymbol]?.threadId;
         // A kick (see #kick) stays undistributed until Piscina has started the missing thread.
@@ -79,24 +106,58 @@ export class WorkerPool {
       const id = created.id;
       const thread = this.#piscina.threads.find((t) => t.threadId === id);
       if (!thread) return;
-      this.#ready.add(id);
-      for (const wake of this.#readyWaiters.splice(0)) wake();
       thread.once('exit', () => {
+        if (this.#ready.has(id)) this.#readySince = Date.now();
         this.#ready.delete(id);
+        this.#broken.delete(id);
         if (this.#destroying) return;
         setImmediate(() => this.#kick());
         const keys = [...this.#pins].filter(([, pinned]) => pinned === id).map(([k]) => k);
         for (const k of keys) this.#pins.delete(k);
         opts.onThreadLost?.(id, keys);
       });
+      // Ready only once it proves it loaded the boot file. A thread that cannot stays out of
+      // rotation (and idle, so it is not restarted in a loop): /health reports the pool dead.
+      this.#runOn(id, { kind: 'ping' }).then(
+        () => {
+          this.#ready.add(id);
+          this.#readySince = Date.now();
+          this.#wake();
+        },
+        (err: unknown) => {
+          if (this.#destroying) return;
+          this.#broken.set(id, err);
+          this.#wake();
+          opts.onError?.(new WorkerError(`worker thread ${id} could not load the boot file: ${(err as Error)?.message ?? String(err)}`, err));
+        },
+      );
     });
     // Without a listener an 'error' event would crash the main thread.
     this.#piscina.on('error', (err: Error) => opts.onError?.(err));
   }
 
-  /** Configured size, started threads, ready threads, and whether a replacement is being forced. */
-  health(): { size: number; threads: number; ready: number; replacing: boolean } {
-    return { size: this.#size, threads: this.#piscina.threads.length, ready: this.#ready.size, replacing: this.#kicking !== undefined };
+  /**
+   * Configured size, started threads, ready threads, threads that failed to
+   * load the boot file, tasks waiting for a ready thread, whether a
+   * replacement is being forced, and how long no thread has been ready.
+   */
+  health(): PoolHealth {
+    const ready = this.#ready.size;
+    if (ready > 0) this.#readySince = Date.now();
+    return {
+      size: this.#size,
+      threads: this.#piscina.threads.length,
+      ready,
+      broken: this.#broken.size,
+      waiting: this.#waiting,
+      replacing: this.#kicking !== undefined,
+      noReadyThreadMs: ready > 0 ? 0 : Date.now() - this.#readySince,
+      destroyed: this.#destroying,
+    };
+  }
+
+  #wake(): void {
+    for (const wake of this.#readyWaiters.splice(0)) wake();
   }
 
   /** Ids of the threads that are ready to run tasks. */
@@ -110,12 +171,10 @@ export class WorkerPool {
 
   /** Resolves once every thread has loaded the boot file; rejects with the first thread's load error. */
   async ready(): Promise<void> {
-    while (this.#ready.size < this.#size) await this.#nextReady();
-    const ids = this.threadIds();
-    try {
-      await Promise.all(ids.map((id) => this.#runOn(id, { kind: 'ping' }) as Promise<PingOutcome>));
-    } catch (err) {
-      throw new WorkerError(`a worker thread could not start: ${(err as Error)?.message ?? String(err)}`, err);
+    while (this.#ready.size < this.#size) {
+      const [failure] = this.#broken.values();
+      if (failure !== undefined) throw new WorkerError(`a worker thread could not start: ${(failure as Error)?.message ?? String(failure)}`, failure);
+      await this.#nextReady();
     }
   }
 
@@ -152,7 +211,12 @@ export class WorkerPool {
       const id = this.pin(key);
       if (id !== undefined) return id;
       this.#kick();
-      await (this.#kicking ?? this.#nextReady());
+      this.#waiting += 1;
+      try {
+        await (this.#kicking ?? this.#nextReady());
+      } finally {
+        this.#waiting -= 1;
+      }
     }
   }
 
@@ -240,7 +304,7 @@ export class WorkerPool {
 
   async destroy(): Promise<void> {
     this.#destroying = true;
-    for (const wake of this.#readyWaiters.splice(0)) wake();
+    this.#wake();
     await this.#piscina.destroy();
   }
 }

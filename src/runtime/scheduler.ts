@@ -105,6 +105,10 @@ export interface SchedulerDeps {
   deadLetters?: DeadLetterDispatcher;
   /** Called after each successful batch with its message count. */
   onProcessed?: (route: TopicRoute, partition: number, messages: number, outcome: BatchOutcome) => void;
+  /** Called for every failed batch (the outcome is absent when its thread died under it). */
+  onFailed?: (route: TopicRoute, partition: number, error: SerializedError, outcome: BatchOutcome | undefined) => void;
+  /** Called when a partition is sent back to re-process (after a backoff, or to isolate a poison message). */
+  onRetry?: (route: TopicRoute, partition: number) => void;
   /** Called after a message was acknowledged by its dead-letter topic. */
   onDeadLettered?: (route: TopicRoute, partition: number, offset: number) => void;
 }
@@ -179,7 +183,11 @@ export class Scheduler {
           (outcome) => this.#completed(state, batch, outcome),
           // The run never returned: its thread died. The instance is gone; this batch may
           // not be the culprit (every batch on that thread fails alike), so it does not count.
-          (err) => this.#failed(state, batch, serializeError(err), { commitOffset: null, instanceLost: true, counts: false }),
+          (err) => {
+            const error = serializeError(err);
+            if (!state.revoked) this.#deps.onFailed?.(state.route, state.partition, error, undefined);
+            this.#failed(state, batch, error, { commitOffset: null, instanceLost: true, counts: false });
+          },
         )
         .catch((err: unknown) => {
           // A bug in the bookkeeping above must not become an unhandled rejection nor wedge the partition.
@@ -193,6 +201,7 @@ export class Scheduler {
     state.inFlight = null;
     if (state.revoked) return;
     if (outcome.error) {
+      this.#deps.onFailed?.(state.route, state.partition, outcome.error, outcome);
       this.#failed(state, batch, outcome.error, { commitOffset: outcome.commitOffset, failedOffset: outcome.failedOffset, instanceLost: outcome.instanceReset === true, counts: true });
       return;
     }
@@ -233,6 +242,7 @@ export class Scheduler {
       state.isolateUntil = batch.nextOffset;
       state.attempt = 1;
       this.#logFailure(state, error, `batch ${topic}/${partition}@${batch.startOffset}-${batch.nextOffset - 1} exhausted its retries; re-running it one message at a time from ${from} to find the failing message`);
+      this.#deps.onRetry?.(state.route, partition);
       this.#seekLater(state, from, 0);
       return;
     }
@@ -240,6 +250,7 @@ export class Scheduler {
     const delay = Math.min(maxMs, initialMs * 2 ** (state.attempt - 1));
     this.#logFailure(state, error, `${info.instanceLost ? 'consumer instance lost' : 'consume failed'} for ${topic}/${partition}; retrying from offset ${from} in ${delay} ms`, { attempt: state.attempt, retryFrom: from, retryInMs: delay });
     if (info.counts) state.attempt += 1;
+    this.#deps.onRetry?.(state.route, partition);
     this.#seekLater(state, from, delay);
   }
 
@@ -385,6 +396,19 @@ export class Scheduler {
   /** Partitions with work still running (for shutdown diagnostics). */
   busy(): string[] {
     return [...this.#partitions.values()].filter((s) => s.inFlight).map((s) => `${s.route.group}/${s.route.topic}/${s.partition}`);
+  }
+
+  /** Totals over the partitions (cheap; read on every metrics scrape). */
+  summary(): { paused: number; inFlight: number; queued: number } {
+    let paused = 0;
+    let inFlight = 0;
+    let queued = 0;
+    for (const s of this.#partitions.values()) {
+      if (s.paused) paused += 1;
+      if (s.inFlight) inFlight += 1;
+      queued += s.queue.length;
+    }
+    return { paused, inFlight, queued };
   }
 
   status(): PartitionStatus[] {

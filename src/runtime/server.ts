@@ -20,6 +20,11 @@ import { PartitionRunner } from './partition-runner.ts';
 import { WorkerPool } from './pool.ts';
 import { Scheduler, type PartitionStatus } from './scheduler.ts';
 import type { HookOutcome } from './wire.ts';
+import { randomUUID } from 'node:crypto';
+import { LagMonitor } from '../metrics/lag-monitor.ts';
+import { ServerMetrics } from '../metrics/server-metrics.ts';
+import { ThreadSnapshots } from '../metrics/thread-metrics.ts';
+import type { PoolHealth } from './pool.ts';
 
 export interface ServerOptions {
   app: App;
@@ -39,7 +44,18 @@ export interface ServerOptions {
 export interface GroupStatus {
   name: string;
   joined: boolean;
-  partitions: PartitionStatus[];
+  /** Partitions assigned to this process, by topic. */
+  assignment: Record<string, number[]>;
+  /** Partitions this process has fetched from, with their state and lag. */
+  partitions: Array<PartitionStatus & { lag: number | undefined; logEndOffset: number | undefined }>;
+}
+
+export interface HealthReport {
+  healthy: boolean;
+  /** Why not, in words (empty when healthy). */
+  problems: string[];
+  state: string;
+  pool?: PoolHealth;
 }
 
 export interface ServerStatus {
@@ -53,13 +69,14 @@ export interface ServerStatus {
   /** Partitions pinned to each worker thread. */
   threads: Record<number, string[]>;
   /** Worker pool health (absent without pool routes). */
-  pool?: { size: number; threads: number; ready: number; replacing: boolean };
+  pool?: PoolHealth;
 }
 
 interface GroupRuntime {
   group: ConsumerGroupRoute;
   offsets: OffsetTracker;
   fetcher: GroupFetcher;
+  lag: LagMonitor;
   deadLetters: DeadLetterDispatcher | undefined;
 }
 
@@ -80,6 +97,8 @@ export class Server {
   readonly #inline: PartitionRunner;
   readonly #poolExecutor: PoolExecutor | undefined;
   readonly #inlineExecutor: InlineExecutor;
+  readonly #metrics: ServerMetrics;
+  readonly #snapshots: ThreadSnapshots | undefined;
   #processed = 0;
   #deadLettered = 0;
   #threadsLost = 0;
@@ -91,9 +110,28 @@ export class Server {
     this.logger = opts.logger ?? createLogger();
     this.#inline = new PartitionRunner(opts.app);
     this.#inlineExecutor = new InlineExecutor(this.#inline);
+    this.#metrics = new ServerMetrics({
+      groups: () =>
+        this.#groups.map((g) => {
+          const assignment = g.fetcher.assignment;
+          const partitions = Object.entries(assignment).flatMap(([topic, ps]) =>
+            ps.map((partition) => ({ topic, partition, committed: g.offsets.committed(topic, partition), lag: g.lag.get(topic, partition)?.lag })),
+          );
+          return { name: g.group.name, assigned: partitions.length, ...g.fetcher.scheduler.summary(), partitions };
+        }),
+      pool: () => {
+        const h = this.#pool?.health();
+        return h && { size: h.size, ready: h.ready, queued: h.waiting };
+      },
+      threadSnapshots: () => this.#snapshots?.all() ?? [],
+    });
     if (routes.some((r) => r.backend === 'pool')) {
       if (!opts.bootFile) throw new PartitaError('BOOT_FILE_INVALID', 'the pool backend needs the boot file path (worker threads import it): pass bootFile');
+      const metricsChannel = `partita-metrics-${randomUUID()}`;
+      this.#snapshots = new ThreadSnapshots(metricsChannel);
       this.#pool = new WorkerPool({
+        metricsChannel,
+        metricsIntervalMs: opts.app.config.metrics.intervalMs,
         bootFile: opts.bootFile,
         threads: opts.app.config.concurrency,
         onThreadLost: (threadId, keys) => this.#threadLost(threadId, keys),
@@ -111,12 +149,15 @@ export class Server {
       if (groupRoutes.length === 0) continue;
       const offsets = new OffsetTracker();
       const groupLogger = this.logger.child({ group: group.name });
+      this.#metrics.declareGroup(group.name);
+      for (const r of groupRoutes) this.#metrics.declareRoute(r);
       const deadLetters = groupRoutes.some((r) => r.deadLetter) ? new DeadLetterDispatcher(group.kafka, groupLogger) : undefined;
       const fetcher = new GroupFetcher({
         group,
         routes: groupRoutes,
         offsets,
-        logger: this.logger.child({ group: group.name }),
+        logger: groupLogger,
+        metrics: this.#metrics,
         onFatal,
         scheduler: (fetch) =>
           new Scheduler({
@@ -126,20 +167,29 @@ export class Server {
             logger: this.logger.child({ group: group.name }),
             executorFor: (route) => this.#executorFor(route),
             deadLetters,
-            onProcessed: (_route, _partition, n) => {
+            onProcessed: (route, partition, n, outcome) => {
               this.#processed += n;
+              this.#metrics.batchProcessed(route, partition, n, outcome.durationMs, route.backend === 'inline' ? 'inline' : outcome.threadId);
             },
-            onDeadLettered: () => {
+            onFailed: (route, _partition, error, outcome) => {
+              this.#metrics.batchFailed(route, error.code, outcome?.durationMs, outcome && (route.backend === 'inline' ? 'inline' : outcome.threadId));
+            },
+            onRetry: (route) => this.#metrics.retried(route),
+            onDeadLettered: (route) => {
               this.#deadLettered += 1;
+              this.#metrics.deadLettered(route);
             },
           }),
       });
-      this.#groups.push({ group, offsets, fetcher, deadLetters });
+      const lag = new LagMonitor(group, () => fetcher.assignment, groupLogger);
+      this.#groups.push({ group, offsets, fetcher, lag, deadLetters });
     }
   }
 
   #threadLost(threadId: number, keys: string[]): void {
     this.#threadsLost += 1;
+    this.#metrics.threadLost();
+    this.#snapshots?.forget(threadId);
     this.logger.warn({ threadId, partitions: keys.map((k) => k.split('\u0000').join('/')) }, 'worker thread died; its partitions restart from their processed offsets on a live thread');
     for (const key of keys) {
       const [group, topic, partition] = key.split('\u0000');
@@ -160,6 +210,7 @@ export class Server {
     try {
       await server.#pool?.ready();
       for (const g of server.#groups) await g.fetcher.start();
+      for (const g of server.#groups) g.lag.start(opts.app.config.metrics.intervalMs);
     } catch (err) {
       await server.#teardown();
       throw err;
@@ -185,13 +236,54 @@ export class Server {
     const threads: Record<number, string[]> = {};
     for (const [id, keys] of this.#pool?.pinsPerThread() ?? []) threads[id] = keys.map((k) => k.split('\u0000').join('/'));
     return {
-      groups: this.#groups.map((g) => ({ name: g.group.name, joined: g.fetcher.joined, partitions: g.fetcher.scheduler.status() })),
+      groups: this.#groups.map((g) => ({
+        name: g.group.name,
+        joined: g.fetcher.joined,
+        assignment: g.fetcher.assignment,
+        partitions: g.fetcher.scheduler.status().map((p) => {
+          const lag = g.lag.get(p.topic, p.partition);
+          return { ...p, lag: lag?.lag, logEndOffset: lag?.logEndOffset };
+        }),
+      })),
       processedMessages: this.#processed,
       deadLettered: this.#deadLettered,
       threadsLost: this.#threadsLost,
       threads,
       ...(this.#pool ? { pool: this.#pool.health() } : {}),
     };
+  }
+
+  /** The Prometheus exposition of this process (all threads). */
+  metrics(): Promise<string> {
+    return this.#metrics.exposition();
+  }
+
+  get metricsContentType(): string {
+    return this.#metrics.contentType;
+  }
+
+  /** Refreshes consumer lag from Kafka now instead of at the next interval. */
+  async refreshLag(): Promise<void> {
+    await Promise.all(this.#groups.map((g) => g.lag.refresh()));
+  }
+
+  /**
+   * Liveness of the processing side: the pool (when used) has a thread able
+   * to run tasks, or had one less than `poolDeadAfterMs` ago.
+   */
+  health(poolDeadAfterMs = this.#app.config.http.poolDeadAfterMs): HealthReport {
+    const problems: string[] = [];
+    const pool = this.#pool?.health();
+    if (this.#state === 'stopped') problems.push('server is stopped');
+    if (pool && this.#state === 'running') {
+      if (pool.destroyed) problems.push('worker pool is destroyed');
+      else if (pool.noReadyThreadMs >= poolDeadAfterMs) {
+        problems.push(
+          `no worker thread has been able to run tasks for ${Math.round(pool.noReadyThreadMs / 1000)} s` + (pool.broken > 0 ? ` (${pool.broken} thread(s) could not load the boot file)` : ''),
+        );
+      }
+    }
+    return { healthy: problems.length === 0, problems, state: this.#state, ...(pool ? { pool } : {}) };
   }
 
   /** What is still running (for a forced or timed-out shutdown's message). */
@@ -237,7 +329,9 @@ export class Server {
     }
     await Promise.all(this.#groups.map((g) => g.fetcher.stop()));
     await Promise.all(this.#groups.map((g) => g.deadLetters?.close()));
+    await Promise.all(this.#groups.map((g) => g.lag.stop()));
     await this.#pool?.destroy();
+    this.#snapshots?.close();
   }
 
   /** Terminates one worker thread, as a crash would (for tests and fault drills). */
@@ -249,7 +343,9 @@ export class Server {
   async #teardown(): Promise<void> {
     await Promise.all(this.#groups.map((g) => g.fetcher.stop().catch(() => {})));
     await Promise.all(this.#groups.map((g) => g.deadLetters?.close().catch(() => {})));
+    await Promise.all(this.#groups.map((g) => g.lag.stop()));
     await this.#pool?.destroy().catch(() => {});
+    this.#snapshots?.close();
   }
 }
 

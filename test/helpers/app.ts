@@ -61,7 +61,8 @@ export interface AppProcess {
 /** Starts `partita server` with the given env on top of the test's env. */
 export function startAppProcess(env: Record<string, string>, args: string[] = ['server', '--boot', RECORDING_BOOT]): AppProcess {
   const child = spawn(process.execPath, [PARTITA_BIN, ...args], {
-    env: { ...process.env, PARTITA_LOG_LEVEL: 'info', ...env },
+    // Many app processes run at once in the suite: each takes a free port for /metrics.
+    env: { ...process.env, PARTITA_LOG_LEVEL: 'info', PARTITA_HTTP_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -76,4 +77,9 @@ export async function runCli(args: string[], env: Record<string, string> = {}): 
   const p = startAppProcess(env, args);
   const { code } = await p.exited;
   return { code, output: p.output() };
+}
+
+/** The URL of a `partita server` process's HTTP endpoint, from its start-up log line. */
+export function httpUrlOf(p: AppProcess): string | undefined {
+  return /"url":"(http:\/\/[^"]+)"/.exec(p.output())?.[1];
 }
