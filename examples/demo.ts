@@ -9,7 +9,7 @@
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
-import { Server, loadApp } from '../src/index.ts';
+import { Server, loadApp, startHttpServer } from '../src/index.ts';
 import { createLogger } from '../src/logger.ts';
 import { startCluster, stopCluster } from '../scripts/kafka/broker.ts';
 
@@ -77,7 +77,12 @@ const produceLoop = (async () => {
 
 const app = await loadApp(BOOT);
 const server = await Server.start({ app, bootFile: BOOT, logger: createLogger({ level: process.env.PARTITA_LOG_LEVEL ?? 'warn' }) });
-console.log(`app started: ${app.config.concurrency} worker threads; Ctrl-C to stop\n`);
+// Metrics and probes, as `partita server` serves them (PARTITA_HTTP_PORT=0 picks a free port).
+const http = await startHttpServer(server, { ...app.config.http, port: Number(process.env.PARTITA_HTTP_PORT ?? app.config.http.port) }).catch((err: Error) => {
+  console.log(`(no metrics endpoint: ${err.message})`);
+  return undefined;
+});
+console.log(`app started: ${app.config.concurrency} worker threads${http ? `; metrics on ${http.url}/metrics` : ''}; Ctrl-C to stop\n`);
 
 let last = 0;
 const progress = setInterval(() => {
@@ -105,6 +110,7 @@ async function stop(reason: string): Promise<void> {
   let code = 0;
   try {
     await server.stop();
+    await http?.close();
     const s = server.status();
     console.log(`app stopped cleanly; ${s.processedMessages} messages processed (bots filtered out before scheduling)`);
   } catch (err) {
