@@ -5,6 +5,9 @@
  * of that partition until it is revoked or the process shuts down.
  */
 import type { Message, Messages } from './messages/messages.ts';
+import { ResponderMissingError } from './errors.ts';
+import type { DeliveryReport, OutgoingMessage, Producer } from './producer/producer.ts';
+import type { ResponderClass } from './responder.ts';
 
 /** Brand checked instead of `instanceof`, so two copies of the package still agree. */
 export const CONSUMER_BRAND: unique symbol = Symbol.for('partita.Consumer');
@@ -21,6 +24,11 @@ export interface ConsumerContext {
   marked: number | null;
   /** Aborts when the batch exceeds its topic's timeoutMs. */
   signal: AbortSignal;
+  /** This thread's producer (routes to the main thread's from a worker). */
+  producer: Producer;
+  responder: ResponderClass | undefined;
+  /** Async produce requests of the current batch: acknowledged before its offsets may be committed. */
+  pending: Array<Promise<unknown>>;
 }
 
 export abstract class Consumer<P = unknown> {
@@ -74,6 +82,40 @@ export abstract class Consumer<P = unknown> {
 
   /** Runs on graceful shutdown, after the last batch; flush buffers here. */
   shutdown(): void | Promise<void> {}
+
+  /**
+   * Produces and waits for Kafka's acknowledgement (acks=all). Throws
+   * ProduceError on failure, which fails the batch (it is retried).
+   */
+  produceSync(messages: OutgoingMessage | OutgoingMessage[]): Promise<DeliveryReport[]> {
+    return this.#ctx().producer.produceSync(messages);
+  }
+
+  /**
+   * Produces without waiting: buffered and sent with other messages. The
+   * batch's offsets are committed only after these are acknowledged; a
+   * failure fails the batch (it is retried, so output may repeat, never be lost).
+   */
+  produceAsync(messages: OutgoingMessage | OutgoingMessage[]): void {
+    const ctx = this.#ctx();
+    const p = ctx.producer.produceAsync(messages);
+    p.catch(() => {}); // observed by the runner, which fails the batch
+    ctx.pending.push(p);
+  }
+
+  /**
+   * Hands `args` to the route's responder; once its respond() returned and
+   * kept its topic contract, sends what it produced (sync topics awaited,
+   * async ones acknowledged before the commit). A contract violation throws
+   * ResponderError and sends nothing.
+   */
+  async respondWith(...args: unknown[]): Promise<void> {
+    const ctx = this.#ctx();
+    if (!ctx.responder) throw new ResponderMissingError(ctx.consumerGroup, ctx.topic);
+    const { sync, async } = await new ctx.responder().collect(...args);
+    if (async.length > 0) this.produceAsync(async);
+    if (sync.length > 0) await ctx.producer.produceSync(sync);
+  }
 
   /**
    * Marks this message (and everything before it) as processed, so its offset

@@ -20,6 +20,11 @@ export const ErrorCodes = {
   SUBSCRIBE_FAILED: 'Subscribing to a routed topic failed (e.g. it does not exist and cannot be auto-created).',
   SHUTDOWN_TIMEOUT: 'Graceful shutdown did not finish within shutdownTimeoutMs.',
   FETCHER_CRASHED: 'The kafkajs consumer of a group failed in a way it does not recover from.',
+  PRODUCE_FAILED: 'Kafka did not acknowledge produced messages (or a message was invalid); inside consume() the batch fails and is retried.',
+  RESPONDER_CONTRACT: "A responder broke its declared topics: an undeclared topic, a required topic not used, or a single-use topic used twice. Nothing was sent.",
+  RESPONDER_MISSING: "respondWith() was called in a consumer whose route has no `responder`.",
+  TOPIC_ADMIN_FAILED: '`partita topics` could not read or create topics on the cluster.',
+  INSTALL_TARGET_NOT_EMPTY: '`partita install` only scaffolds into an empty (or new) directory.',
   HTTP_LISTEN_FAILED: 'The metrics/health HTTP server could not bind its host:port (in use, or not an address of this machine).',
 } as const;
 
@@ -158,5 +163,38 @@ export class HttpListenError extends PartitaError {
   constructor(host: string, port: number, cause: unknown) {
     const reason = (cause as NodeJS.ErrnoException)?.code === 'EADDRINUSE' ? 'the port is in use' : ((cause as Error)?.message ?? String(cause));
     super('HTTP_LISTEN_FAILED', `cannot serve metrics on http://${host}:${port}: ${reason}; set http.port in the config, PARTITA_HTTP_PORT or --http-port (0 picks a free port), or --no-http`, { cause });
+  }
+}
+
+export class ProduceError extends PartitaError {
+  constructor(message: string, cause?: unknown) {
+    super('PRODUCE_FAILED', message, { cause, retriable: true });
+  }
+}
+
+export class ResponderError extends PartitaError {
+  constructor(
+    readonly responder: string,
+    readonly problems: string[],
+  ) {
+    super('RESPONDER_CONTRACT', `${responder} broke its topic contract (nothing was sent): ${problems.join('; ')}`);
+  }
+}
+
+export class ResponderMissingError extends PartitaError {
+  constructor(group: string, topic: string) {
+    super('RESPONDER_MISSING', `respondWith() needs a responder: add \`responder: SomeResponder\` to the route of topic ${topic} in consumer group ${group}`);
+  }
+}
+
+export class TopicAdminError extends PartitaError {
+  constructor(message: string, cause?: unknown) {
+    super('TOPIC_ADMIN_FAILED', message, { cause, retriable: true });
+  }
+}
+
+export class InstallError extends PartitaError {
+  constructor(dir: string, entries: string[]) {
+    super('INSTALL_TARGET_NOT_EMPTY', `${dir} is not empty (${entries.slice(0, 5).join(', ')}${entries.length > 5 ? ', …' : ''}); partita install scaffolds into an empty or new directory`);
   }
 }

@@ -3,6 +3,8 @@
  * the main thread and by every worker thread, so each builds the same routing
  * table from the same classes (no class names in strings).
  */
+import { createLogger } from '../logger.ts';
+import { KafkaProducer, type Producer } from '../producer/producer.ts';
 import { resolveConfig, type AppConfig, type ConsumerGroupRoute, type ResolvedConfig, type TopicRoute } from './config.ts';
 
 export const APP_BRAND: unique symbol = Symbol.for('partita.App');
@@ -11,6 +13,7 @@ export class App {
   readonly [APP_BRAND] = true;
   readonly config: ResolvedConfig;
   readonly #routes = new Map<string, TopicRoute>();
+  #producer: Producer | undefined;
 
   constructor(config: AppConfig) {
     this.config = resolveConfig(config);
@@ -27,6 +30,27 @@ export class App {
 
   route(group: string, topic: string): TopicRoute | undefined {
     return this.#routes.get(routeKey(group, topic));
+  }
+
+  /**
+   * The app's producer. On the main thread a kafkajs producer on `kafka`
+   * (connected on first use; `partita server` flushes and closes it on
+   * shutdown, scripts call `await app.producer.disconnect()`). In a worker
+   * thread it forwards to the main thread's producer.
+   */
+  get producer(): Producer {
+    this.#producer ??= new KafkaProducer(this.config.kafka, this.config.producer, createLogger().child({ component: 'producer' }));
+    return this.#producer;
+  }
+
+  /** Whether the producer was ever used (so shutdown knows to flush it). */
+  get hasProducer(): boolean {
+    return this.#producer !== undefined;
+  }
+
+  /** Worker threads install their port-backed producer here; internal. */
+  useProducer(producer: Producer): void {
+    this.#producer = producer;
   }
 }
 

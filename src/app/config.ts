@@ -10,6 +10,9 @@ import { isConsumerClass, type ConsumerClass } from '../consumer.ts';
 import { ConfigError, type ConfigProblem } from '../errors.ts';
 import type { Deserializer } from '../messages/deserializers.ts';
 import type { Message } from '../messages/messages.ts';
+import type { ProducerSettings } from '../producer/producer.ts';
+import type { Serializer } from '../producer/serializers.ts';
+import { isResponderClass, type ResponderClass } from '../responder.ts';
 
 /** Connection settings, passed through to kafkajs. */
 export interface KafkaConfig {
@@ -82,6 +85,30 @@ export interface TopicOptions<P = any> {
   timeoutMs?: number;
   /** Move messages that keep failing to this topic instead of retrying forever. */
   deadLetter?: DeadLetterOptions;
+  /** Where respondWith() sends: a Responder subclass declaring its outgoing topics. */
+  responder?: ResponderClass;
+  /** The topic as `partita topics plan|create` should make it. Undeclared topics are not managed. */
+  kafkaTopic?: KafkaTopicDeclaration;
+}
+
+export interface KafkaTopicDeclaration {
+  partitions: number;
+  /** @default 1 */
+  replicationFactor?: number;
+  /** Topic configs, e.g. `{ 'retention.ms': '86400000', 'cleanup.policy': 'compact' }`. */
+  config?: Record<string, string>;
+}
+
+/** `app.producer` and producing from consumers. */
+export interface ProducerConfig {
+  /** Idempotent producer (no duplicates from the producer's own retries). @default true */
+  idempotent?: boolean;
+  /** How long produceAsync buffers before sending. @default 5 */
+  lingerMs?: number;
+  /** produceAsync sends as soon as this many messages are buffered. @default 1000 */
+  batchSize?: number;
+  /** Serializer per outgoing topic (default JSON). */
+  serializers?: Record<string, Serializer>;
 }
 
 export interface ConsumerGroupConfig extends GroupSettings {
@@ -111,6 +138,7 @@ export interface MetricsConfig {
 
 export interface AppConfig {
   kafka: KafkaConfig;
+  producer?: ProducerConfig;
   /** Metrics/health HTTP endpoint. */
   http?: HttpConfig;
   metrics?: MetricsConfig;
@@ -166,6 +194,15 @@ const topicSchema = z
     manualOffsets: z.boolean().optional(),
     retryBackoff: z.object({ initialMs: positiveInt.optional(), maxMs: positiveInt.optional() }).strict().optional(),
     timeoutMs: positiveInt.optional(),
+    responder: z.custom<ResponderClass>(isResponderClass, { message: 'must be a Responder subclass with static topics' }).optional(),
+    kafkaTopic: z
+      .object({
+        partitions: z.number().int().min(1).max(100_000),
+        replicationFactor: z.number().int().min(1).max(32).optional(),
+        config: z.record(z.string(), z.string()).optional(),
+      })
+      .strict()
+      .optional(),
     deadLetter: z
       .object({
         topic: z.string().regex(TOPIC_NAME, 'must be a Kafka topic name (letters, digits, . _ -; at most 249)'),
@@ -198,6 +235,15 @@ const appSchema = z
       })
       .strict()
       .optional(),
+    producer: z
+      .object({
+        idempotent: z.boolean().optional(),
+        lingerMs: z.number().int().min(0).max(60_000).optional(),
+        batchSize: positiveInt.optional(),
+        serializers: z.record(z.string(), z.union([z.enum(['json', 'string', 'raw']), fn('value, { topic }) => Buffer | string | null')])).optional(),
+      })
+      .strict()
+      .optional(),
     metrics: z.object({ intervalMs: z.number().int().min(100).optional() }).strict().optional(),
     concurrency: z.number().int().min(1).max(256).optional(),
     shutdownTimeoutMs: positiveInt.optional(),
@@ -222,6 +268,8 @@ export interface TopicRoute {
   retryBackoff: { initialMs: number; maxMs: number };
   timeoutMs: number | undefined;
   deadLetter: Required<DeadLetterOptions> | undefined;
+  responder: ResponderClass | undefined;
+  kafkaTopic: Required<KafkaTopicDeclaration> | undefined;
 }
 
 export type ResolvedKafkaConfig = Required<Pick<KafkaConfig, 'brokers' | 'clientId' | 'connectionTimeoutMs' | 'requestTimeoutMs' | 'connectRetries'>> & Pick<KafkaConfig, 'ssl' | 'sasl'>;
@@ -235,6 +283,8 @@ export interface ConsumerGroupRoute {
 }
 
 export interface ResolvedConfig {
+  kafka: ResolvedKafkaConfig;
+  producer: ProducerSettings;
   http: Required<HttpConfig>;
   metrics: Required<MetricsConfig>;
   concurrency: number;
@@ -337,6 +387,8 @@ export function resolveConfig(input: unknown): ResolvedConfig {
         retryBackoff: { ...settings.retryBackoff, ...t.retryBackoff },
         timeoutMs: t.timeoutMs,
         deadLetter: t.deadLetter ? { maxRetries: 3, retryMalformed: false, ...t.deadLetter } : undefined,
+        responder: t.responder,
+        kafkaTopic: t.kafkaTopic ? { replicationFactor: 1, config: {}, ...t.kafkaTopic } : undefined,
       })),
     };
   });
@@ -356,5 +408,8 @@ export function resolveConfig(input: unknown): ResolvedConfig {
   }
   if (problems.length > 0) throw new ConfigError(problems);
   const http = { enabled: true, host: '127.0.0.1', port: 9394, maxEventLoopLagMs: 5000, poolDeadAfterMs: 10_000, ...cfg.http };
-  return { http, metrics: { intervalMs: 5000, ...cfg.metrics }, concurrency: cfg.concurrency ?? availableParallelism(), shutdownTimeoutMs: cfg.shutdownTimeoutMs ?? 30_000, groups };
+  const k = cfg.kafka;
+  const kafka: ResolvedKafkaConfig = { brokers: k.brokers, clientId, connectionTimeoutMs: k.connectionTimeoutMs ?? 3000, requestTimeoutMs: k.requestTimeoutMs ?? 30_000, connectRetries: k.connectRetries ?? 5, ssl: k.ssl, sasl: k.sasl };
+  const producer: ProducerSettings = { idempotent: true, lingerMs: 5, batchSize: 1000, serializers: {}, ...cfg.producer };
+  return { kafka, producer, http, metrics: { intervalMs: 5000, ...cfg.metrics }, concurrency: cfg.concurrency ?? availableParallelism(), shutdownTimeoutMs: cfg.shutdownTimeoutMs ?? 30_000, groups };
 }

@@ -25,6 +25,9 @@ function kafkajsLogCreator(logger: Logger) {
   return () =>
     ({ level, log }: { level: number; log: { message: string } & Record<string, unknown> }) => {
       const { message, ...extra } = log;
+      // Our idempotent producers keep a bounded retry budget on purpose (a failed write fails its
+      // batch, which is retried: at least once); kafkajs's warning about it is noise here.
+      if (message?.startsWith('Limiting retries for the idempotent producer')) return;
       if (level === logLevel.ERROR) logger.error({ kafkajs: extra }, message);
       else if (level === logLevel.WARN) logger.warn({ kafkajs: extra }, message);
     };

@@ -41,6 +41,16 @@ function failedOffsetOf(err: unknown, raw: RawBatch): number | undefined {
   return undefined;
 }
 
+/** Waits for the batch's async produce requests; the first failure fails the batch. */
+async function settlePending(ctx: ConsumerContext): Promise<void> {
+  while (ctx.pending.length > 0) {
+    const batch = ctx.pending.splice(0);
+    const results = await Promise.allSettled(batch);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+}
+
 function instanceKey(group: string, topic: string, partition: number): string {
   return `${group}\u0000${topic}\u0000${partition}`;
 }
@@ -64,7 +74,7 @@ export class PartitionRunner {
       const route = this.#app.route(group, topic);
       if (!route) throw new Error(`no route for consumer group "${group}", topic "${topic}" in this thread's boot file`);
       const consumer = new route.consumer();
-      const ctx: ConsumerContext = { consumerGroup: group, topic, partition, attempt: 1, marked: null, signal: NEVER_ABORTED };
+      const ctx: ConsumerContext = { consumerGroup: group, topic, partition, attempt: 1, marked: null, signal: NEVER_ABORTED, producer: this.#app.producer, responder: route.responder, pending: [] };
       attachContext(consumer, ctx);
       inst = {
         consumer,
@@ -87,12 +97,15 @@ export class PartitionRunner {
     inst.ctx.attempt = attempt;
     inst.ctx.marked = null;
     inst.ctx.signal = controller.signal;
+    inst.ctx.pending = [];
     const work = (async () => {
       if (!inst.initialized) {
         await inst.consumer.initialized();
         inst.initialized = true;
       }
       await inst.consumer.consume(new Messages(raw, group, inst.deserialize, attempt));
+      // What consume() produced asynchronously must be acknowledged before its offsets may be committed.
+      await settlePending(inst.ctx);
     })();
     // An abandoned (timed-out) batch may reject later: that must not crash the thread.
     work.catch(() => {});
@@ -163,11 +176,18 @@ export class PartitionRunner {
   async #hook(inst: Instance, hook: 'revoked' | 'shutdown', out: HookOutcome): Promise<void> {
     const { consumerGroup: group, topic, partition } = contextOf(inst.consumer);
     inst.ctx.marked = null;
+    inst.ctx.pending = [];
     try {
       // An instance that never got a batch was never initialized: nothing to tear down.
       if (inst.initialized) await inst.consumer[hook]();
     } catch (err) {
       out.errors.push({ group, topic, partition, error: serializeError(err) });
+    }
+    try {
+      await settlePending(inst.ctx);
+    } catch (err) {
+      out.errors.push({ group, topic, partition, error: serializeError(err) });
+      return; // what it marked is not committed: its output was not acknowledged
     }
     if (inst.ctx.marked !== null) out.commits.push({ group, topic, partition, offset: inst.ctx.marked });
   }

@@ -15,6 +15,7 @@
  * never run (the balancer cannot find that thread again), and a queued task
  * would hold up the ones behind it.
  */
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { WorkerError } from '../errors.ts';
 import type { BatchOutcome, HookOutcome, WorkerTask } from './wire.ts';
@@ -36,6 +37,8 @@ export interface PoolOptions {
   threads: number;
   /** A thread died (crash, process.exit, termination); `keys` were pinned to it and are unpinned now. */
   onThreadLost?: (threadId: number, keys: string[]) => void;
+  /** Main-thread end of a new thread's producer channel (the thread's end is sent with its boot ping). */
+  onProducerPort?: (threadId: number, port: MessagePort) => void;
   /** A thread failed while running no task (Piscina's 'error' event). */
   onError?: (err: Error) => void;
 }
@@ -118,7 +121,10 @@ export class WorkerPool {
       });
       // Ready only once it proves it loaded the boot file. A thread that cannot stays out of
       // rotation (and idle, so it is not restarted in a loop): /health reports the pool dead.
-      this.#runOn(id, { kind: 'ping' }).then(
+      // The thread's line to the main thread's producer travels with its first task.
+      const { port1, port2 } = new MessageChannel();
+      opts.onProducerPort?.(id, port1);
+      this.#runOn(id, { kind: 'ping', producerPort: port2 }, [port2]).then(
         () => {
           this.#ready.add(id);
           this.#readySince = Date.now();
@@ -289,9 +295,9 @@ export class WorkerPool {
     return (await Promise.all(ids.map((id) => this.#runOn(id, { kind: 'shutdown' })))) as HookOutcome[];
   }
 
-  #runOn(threadId: number, task: WorkerTask, transferList?: ArrayBuffer[], signal?: AbortSignal): Promise<unknown> {
+  #runOn(threadId: number, task: WorkerTask, transferList?: Array<ArrayBuffer | MessagePort>, signal?: AbortSignal): Promise<unknown> {
     const pinned = Object.assign(task, { [Piscina.queueOptionsSymbol]: { threadId } });
-    return this.#piscina.run(pinned, { ...(transferList ? { transferList } : {}), ...(signal ? { signal } : {}) });
+    return this.#piscina.run(pinned, { ...(transferList ? { transferList: transferList as ArrayBuffer[] } : {}), ...(signal ? { signal } : {}) });
   }
 
   /** Terminates one thread (tests and operators use it to prove crash recovery); Piscina starts a replacement. */

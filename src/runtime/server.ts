@@ -21,6 +21,9 @@ import { WorkerPool } from './pool.ts';
 import { Scheduler, type PartitionStatus } from './scheduler.ts';
 import type { HookOutcome } from './wire.ts';
 import { randomUUID } from 'node:crypto';
+import { serializeError } from '../errors.ts';
+import type { KafkaProducer } from '../producer/producer.ts';
+import { serveProducePort } from '../producer/port-producer.ts';
 import { LagMonitor } from '../metrics/lag-monitor.ts';
 import { ServerMetrics } from '../metrics/server-metrics.ts';
 import { ThreadSnapshots } from '../metrics/thread-metrics.ts';
@@ -132,6 +135,7 @@ export class Server {
       this.#pool = new WorkerPool({
         metricsChannel,
         metricsIntervalMs: opts.app.config.metrics.intervalMs,
+        onProducerPort: (_threadId, port) => serveProducePort(port, opts.app.producer as KafkaProducer, serializeError),
         bootFile: opts.bootFile,
         threads: opts.app.config.concurrency,
         onThreadLost: (threadId, keys) => this.#threadLost(threadId, keys),
@@ -331,6 +335,8 @@ export class Server {
     await Promise.all(this.#groups.map((g) => g.deadLetters?.close()));
     await Promise.all(this.#groups.map((g) => g.lag.stop()));
     await this.#pool?.destroy();
+    // Everything committed was acknowledged already; this sends what the app produced on its own.
+    if (this.#app.hasProducer) await this.#app.producer.disconnect().catch((err) => this.logger.error({ err }, 'flushing the producer on shutdown failed'));
     this.#snapshots?.close();
   }
 

@@ -3,6 +3,7 @@
  * one place. Tasks are structured-cloned by Piscina except `packed`, whose
  * ArrayBuffer is transferred.
  */
+import type { MessagePort } from 'node:worker_threads';
 import type { SerializedError } from '../errors.ts';
 
 export interface BatchTask {
@@ -30,9 +31,10 @@ export interface ShutdownTask {
   kind: 'shutdown';
 }
 
-/** Sent to every thread at start: proves the boot file loads there. */
+/** Sent to every thread at start: proves the boot file loads there, and hands it its producer port. */
 export interface PingTask {
   kind: 'ping';
+  producerPort?: MessagePort;
 }
 
 export type WorkerTask = BatchTask | RevokeTask | ShutdownTask | PingTask;
