@@ -12,6 +12,7 @@ import kafkajs from 'kafkajs';
 import { Server, loadApp, startHttpServer } from '../src/index.ts';
 import { createLogger } from '../src/logger.ts';
 import { startCluster, stopCluster } from '../scripts/kafka/broker.ts';
+import { createTopics } from '../src/admin/topics.ts';
 
 const { Kafka, logLevel } = kafkajs;
 const TOPIC = 'page_views';
@@ -42,18 +43,10 @@ const brokers = process.env.KAFKA_BROKERS.split(',');
 console.log(`Kafka at ${brokers.join(',')}`);
 
 const kafka = new Kafka({ clientId: 'partita-demo-producer', brokers, logLevel: logLevel.NOTHING });
-const admin = kafka.admin();
-await admin.connect();
-const created = await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 6, replicationFactor: 1 }] });
-// Wait for partition leaders by polling metadata (a fresh topic's metadata can lag a moment).
-for (let tries = 0; ; tries++) {
-  const md = await admin.fetchTopicMetadata({ topics: [TOPIC] }).catch(() => undefined);
-  if (md?.topics[0]?.partitions.every((p) => p.leader >= 0)) break;
-  if (tries > 100) throw new Error(`topic ${TOPIC} has no partition leaders after 10 s`);
-  await new Promise((r) => setTimeout(r, 100));
-}
-await admin.disconnect();
-console.log(created ? `created topic ${TOPIC} (6 partitions)` : `topic ${TOPIC} exists`);
+const app = await loadApp(BOOT);
+// The topics the app declares (page_views and the responder's page_view_counts), as `partita topics create` makes them.
+const created = await createTopics(app);
+console.log(created.length > 0 ? `created topics ${created.join(', ')}` : 'topics exist');
 
 // The producer: `rate` events per second in 10 sends, 1 in 50 flagged as a bot (filtered on the fetcher).
 const producer = kafka.producer();
@@ -75,7 +68,6 @@ const produceLoop = (async () => {
   }
 })();
 
-const app = await loadApp(BOOT);
 const server = await Server.start({ app, bootFile: BOOT, logger: createLogger({ level: process.env.PARTITA_LOG_LEVEL ?? 'warn' }) });
 // Metrics and probes, as `partita server` serves them (PARTITA_HTTP_PORT=0 picks a free port).
 const http = await startHttpServer(server, { ...app.config.http, port: Number(process.env.PARTITA_HTTP_PORT ?? app.config.http.port) }).catch((err: Error) => {

@@ -20,6 +20,7 @@
 import { ResponderError } from './errors.ts';
 import type { OutgoingMessage } from './producer/producer.ts';
 import type { Serializer } from './producer/serializers.ts';
+import type { KafkaTopicDeclaration } from './app/config.ts';
 
 export interface ResponderTopicOptions {
   /** respond() must send to it every time. @default true */
@@ -30,6 +31,8 @@ export interface ResponderTopicOptions {
   async?: boolean;
   /** Serializer for this topic's messages (default: producer.serializers[topic], else JSON). */
   serializer?: Serializer;
+  /** The topic as `partita topics plan|create` should make it (on the app's kafka cluster). */
+  kafkaTopic?: KafkaTopicDeclaration;
 }
 
 export interface ResponderTopic {
@@ -38,11 +41,12 @@ export interface ResponderTopic {
   multipleUsage: boolean;
   async: boolean;
   serializer: Serializer | undefined;
+  kafkaTopic: KafkaTopicDeclaration | undefined;
 }
 
 /** Declares an outgoing topic of a responder. */
 export function topic(name: string, options: ResponderTopicOptions = {}): ResponderTopic {
-  return { name, required: options.required ?? true, multipleUsage: options.multipleUsage ?? false, async: options.async ?? false, serializer: options.serializer };
+  return { name, required: options.required ?? true, multipleUsage: options.multipleUsage ?? false, async: options.async ?? false, serializer: options.serializer, kafkaTopic: options.kafkaTopic };
 }
 
 export type ResponseOptions = Pick<OutgoingMessage, 'key' | 'headers' | 'partition' | 'timestamp'>;

@@ -403,6 +403,15 @@ export function resolveConfig(input: unknown): ResolvedConfig {
       if (b.initialMs > b.maxMs) problems.push({ path, message: `initialMs (${b.initialMs}) must not exceed maxMs (${b.maxMs})` });
     }
     for (const t of g.topics) {
+      const seen = new Set<string>();
+      for (const [i, o] of (t.responder?.topics ?? []).entries()) {
+        const path = `${at}.topics.${t.topic}.responder.topics.${i}`;
+        if (typeof o?.name !== 'string' || !TOPIC_NAME.test(o.name)) problems.push({ path, message: `must be declared with topic(name) and a Kafka topic name, got ${JSON.stringify(o?.name)}` });
+        else if (seen.has(o.name)) problems.push({ path, message: `topic "${o.name}" is declared twice` });
+        else seen.add(o.name);
+        const p = o?.kafkaTopic?.partitions;
+        if (o?.kafkaTopic && (!Number.isInteger(p) || p! < 1)) problems.push({ path: `${path}.kafkaTopic.partitions`, message: `must be a positive integer, got ${JSON.stringify(p)}` });
+      }
       if (t.deadLetter?.topic === t.topic) problems.push({ path: `${at}.topics.${t.topic}.deadLetter.topic`, message: 'must differ from the topic it serves' });
     }
   }

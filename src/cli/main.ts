@@ -8,6 +8,12 @@ import { PartitaError, UnknownConsumerGroupError } from '../errors.ts';
 import { createLogger } from '../logger.ts';
 import { Server } from '../runtime/server.ts';
 import { startHttpServer, type HttpServer } from '../http/http-server.ts';
+import { resolve as resolvePath } from 'node:path';
+import type { App } from '../app/app.ts';
+import { createTopics, declaredTopics, formatPlan, planTopics } from '../admin/topics.ts';
+import { runConsole } from './console.ts';
+import { describeFlow, describeInfo, describeRoutes } from './describe.ts';
+import { install } from './install.ts';
 
 interface ServerCliOptions {
   boot?: string;
@@ -98,11 +104,92 @@ async function serverCommand(opts: ServerCliOptions): Promise<number> {
   });
 }
 
+/** Loads the boot file named by --boot and runs `f` with the app; errors become exit codes. */
+async function withApp(boot: string | undefined, f: (app: App, bootFile: string) => Promise<number> | number): Promise<number> {
+  try {
+    const bootFile = resolveBootFile(boot);
+    return await f(await loadApp(bootFile), bootFile);
+  } catch (err) {
+    return fail(err);
+  }
+}
+
+function print(lines: string[]): number {
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+}
+
+const BOOT_HELP = 'boot file exporting createApp(...)';
+
 export function buildProgram(): Command {
   const program = new Command('partita')
     .description('Kafka consumer framework on Node.js worker threads')
     .showHelpAfterError()
     .exitOverride();
+  // Subcommands inherit exitOverride and error output from here.
+  const command = (name: string, description: string, run: (this: Command) => Promise<number>) =>
+    program
+      .command(name)
+      .description(description)
+      .option('-b, --boot <file>', BOOT_HELP, 'partita.config.ts')
+      .action(async function (this: Command) {
+        this.setOptionValue('exitCode', await run.call(this));
+      });
+  command('routes', 'list every consumer group, topic, consumer class and option (sorted)', function () {
+    return withApp(this.opts().boot, (app) => print(describeRoutes(app)));
+  });
+  command('flow', 'show where messages go: incoming topic → outgoing topics, from the responders', function () {
+    return withApp(this.opts().boot, (app) => print(describeFlow(app)));
+  });
+  command('info', 'versions and the resolved config (secrets masked)', function () {
+    return withApp(this.opts().boot, async (app, bootFile) => {
+      const { KAFKA_VERSION } = await import('../../scripts/kafka/broker.ts');
+      return print(describeInfo(app, bootFile, KAFKA_VERSION));
+    });
+  });
+  command('console', 'a REPL with the app loaded (app, producer, routes)', function () {
+    return withApp(this.opts().boot, (app, bootFile) => runConsole(app, bootFile));
+  });
+  const topics = program.command('topics').description('declarative topics (kafkaTopic on routes and responder topics)');
+  for (const [name, description] of [
+    ['plan', 'show what `topics create` would create and what differs from the declarations'],
+    ['create', 'create the declared topics that do not exist'],
+  ] as const) {
+    topics
+      .command(name)
+      .description(description)
+      .option('-b, --boot <file>', BOOT_HELP, 'partita.config.ts')
+      .action(async function (this: Command) {
+        this.setOptionValue(
+          'exitCode',
+          await withApp(this.opts().boot, async (app) => {
+            if (declaredTopics(app).length === 0) return print(['no topics are declared (add kafkaTopic: { partitions } to a route or a responder topic)']);
+            if (name === 'create') {
+              const created = await createTopics(app);
+              const rest = (await planTopics(app)).filter((c) => c.kind !== 'unchanged');
+              return print([...(created.length ? created.map((t) => `created ${t}`) : ['nothing to create']), ...formatPlan(rest)]);
+            }
+            const plan = await planTopics(app);
+            const pending = plan.filter((c) => c.kind !== 'unchanged');
+            return print([...formatPlan(plan), pending.length === 0 ? 'No changes: every declared topic matches.' : `${pending.filter((c) => c.kind === 'create').length} to create, ${pending.filter((c) => c.kind !== 'create').length} to change`]);
+          }),
+        );
+      });
+  }
+  program
+    .command('install')
+    .description('scaffold a new app (boot file, consumer, responder, test, README) into an empty directory')
+    .argument('[dir]', 'target directory (created if missing)', '.')
+    .action(async function (this: Command, dir: string) {
+      let code = 0;
+      try {
+        const files = install(dir);
+        print([`created ${files.length} files in ${resolvePath(dir)}:`, ...files.map((f) => `  ${f}`), '', 'next: npm install && npx partita topics create && npx partita server']);
+      } catch (err) {
+        code = fail(err);
+      }
+      this.setOptionValue('exitCode', code);
+    });
   program
     .command('server')
     .description('run the consumer groups declared in the boot file')
@@ -129,6 +216,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     return fail(err);
   }
-  const sub = program.commands.find((c) => c.getOptionValue('exitCode') !== undefined);
+  const all = program.commands.flatMap((c) => [c, ...c.commands]);
+  const sub = all.find((c) => c.getOptionValue('exitCode') !== undefined);
   return (sub?.getOptionValue('exitCode') as number | undefined) ?? 0;
 }
