@@ -1,0 +1,161 @@
+/**
+ * One contender run, in its own process (so memory and CPU are its own):
+ *   tsx bench/lib/contender.ts '<ContenderSpec as JSON>'
+ * Prints JSON lines on stdout: {"joined":true}, {"progress":n} and finally
+ * {"result":{...}}. Throughput is measured from the group join to the commit
+ * that covers the last expected message.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import kafkajs from 'kafkajs';
+import { loadApp, Server } from '../../src/index.ts';
+import { createLogger } from '../../src/logger.ts';
+import { cpuWork, ioWork, LatencyHistogram, nowMs, type WorkKind } from '../apps/work.ts';
+
+export interface ContenderSpec {
+  kind: 'kafkajs' | 'partita';
+  backend?: 'pool' | 'inline';
+  workers?: number;
+  brokers: string[];
+  topic: string;
+  group: string;
+  /** Messages to consume before the run ends. */
+  expect: number;
+  work: WorkKind;
+  hashRounds?: number;
+  prefetch?: number;
+  maxBytesPerPartition?: number;
+  timeoutMs: number;
+}
+
+export interface ContenderResult {
+  messages: number;
+  seconds: number;
+  messagesPerSecond: number;
+  peakRssBytes: number;
+  latencyMs?: { p50: number; p95: number; p99: number; samples: number };
+}
+
+const BOOT = new URL('../apps/bench.config.ts', import.meta.url).pathname;
+const emit = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
+
+let peakRss = 0;
+const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 50);
+
+async function waitUntil(check: () => boolean, timeoutMs: number, what: string, everyMs = 5): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastProgress = 0;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+    if (Date.now() - lastProgress > 250) lastProgress = Date.now();
+  }
+}
+
+async function runKafkajs(spec: ContenderSpec): Promise<ContenderResult> {
+  const kafka = new kafkajs.Kafka({ clientId: 'bench-kafkajs', brokers: spec.brokers, logLevel: kafkajs.logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId: spec.group });
+  const committed = new Map<number, number>();
+  const latency = new LatencyHistogram();
+  let consumed = 0;
+  let joinedAt = 0;
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    joinedAt ||= performance.now();
+    emit({ joined: true });
+  });
+  consumer.on(consumer.events.COMMIT_OFFSETS, (e) => {
+    for (const t of e.payload.topics) for (const p of t.partitions) committed.set(Number(p.partition), Number(p.offset));
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topic: spec.topic, fromBeginning: true });
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      switch (spec.work) {
+        case 'cpu':
+          for (const m of batch.messages) cpuWork(m.value, spec.hashRounds ?? 0);
+          break;
+        case 'io':
+          for (const _ of batch.messages) await ioWork();
+          break;
+        case 'latency': {
+          const now = nowMs();
+          for (const m of batch.messages) latency.add(now - Number(m.key!.toString()));
+          break;
+        }
+        case 'none':
+          break;
+      }
+      consumed += batch.messages.length;
+    },
+  });
+  const progress = setInterval(() => emit({ progress: consumed }), 250);
+  try {
+    await waitUntil(() => [...committed.values()].reduce((a, b) => a + b, 0) >= spec.expect, spec.timeoutMs, `${spec.expect} committed`);
+  } finally {
+    clearInterval(progress);
+  }
+  const seconds = (performance.now() - joinedAt) / 1000;
+  await consumer.disconnect();
+  return finish(consumed, seconds, spec.work === 'latency' ? latency : undefined);
+}
+
+async function runPartita(spec: ContenderSpec): Promise<ContenderResult> {
+  const outDir = mkdtempSync(join(tmpdir(), 'partita-bench-'));
+  Object.assign(process.env, {
+    BENCH_BROKERS: spec.brokers.join(','),
+    BENCH_TOPIC: spec.topic,
+    BENCH_GROUP: spec.group,
+    BENCH_BACKEND: spec.backend ?? 'pool',
+    BENCH_WORKERS: String(spec.workers ?? 1),
+    BENCH_WORK: spec.work,
+    BENCH_HASH_ROUNDS: String(spec.hashRounds ?? 0),
+    BENCH_OUT_DIR: outDir,
+    ...(spec.prefetch ? { BENCH_PREFETCH: String(spec.prefetch) } : {}),
+    ...(spec.maxBytesPerPartition ? { BENCH_MAX_BYTES_PER_PARTITION: String(spec.maxBytesPerPartition) } : {}),
+  });
+  const app = await loadApp(BOOT);
+  const server = await Server.start({ app, bootFile: BOOT, logger: createLogger({ level: 'warn' }) });
+  const committed = () => server.status().groups[0]!.partitions.reduce((a, p) => a + (p.committedOffset ?? 0), 0);
+  await waitUntil(() => server.ready, 60_000, 'group join', 1);
+  const joinedAt = performance.now();
+  emit({ joined: true });
+  const progress = setInterval(() => emit({ progress: server.status().processedMessages }), 250);
+  try {
+    await waitUntil(() => committed() >= spec.expect, spec.timeoutMs, `${spec.expect} committed`);
+  } finally {
+    clearInterval(progress);
+  }
+  const seconds = (performance.now() - joinedAt) / 1000;
+  const consumed = server.status().processedMessages;
+  await server.stop();
+  let latency: LatencyHistogram | undefined;
+  if (spec.work === 'latency') {
+    latency = new LatencyHistogram();
+    for (const f of readdirSync(outDir)) latency.merge(JSON.parse(readFileSync(join(outDir, f), 'utf8')) as Array<[number, number]>);
+  }
+  rmSync(outDir, { recursive: true, force: true });
+  return finish(consumed, seconds, latency);
+}
+
+function finish(messages: number, seconds: number, latency: LatencyHistogram | undefined): ContenderResult {
+  peakRss = Math.max(peakRss, process.memoryUsage.rss());
+  return {
+    messages,
+    seconds,
+    messagesPerSecond: messages / seconds,
+    peakRssBytes: peakRss,
+    ...(latency ? { latencyMs: { p50: latency.quantile(0.5), p95: latency.quantile(0.95), p99: latency.quantile(0.99), samples: latency.n } } : {}),
+  };
+}
+
+const spec = JSON.parse(process.argv[2] ?? '{}') as ContenderSpec;
+try {
+  const result = spec.kind === 'kafkajs' ? await runKafkajs(spec) : await runPartita(spec);
+  emit({ result });
+  clearInterval(rssTimer);
+  process.exit(0);
+} catch (err) {
+  process.stderr.write(`contender failed: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.exit(1);
+}
