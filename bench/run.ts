@@ -72,7 +72,7 @@ function parseOptions() {
     workers: workers ?? (quick ? [1, 2] : [...new Set([1, 2, availableParallelism()])].sort((a, b) => a - b)),
     rate: int('rate', values.rate, 1) ?? (quick ? 2000 : 20_000),
     latencySeconds: quick ? 3 : 15,
-    memoryBacklog: quick ? Math.max(messages * 3, 50_000) : Math.max(5_000_000, messages * 5),
+    memoryBacklog: quick ? messages * 3 : Math.max(5_000_000, messages * 5),
     out: resolve(values.out ?? join(ROOT, 'bench/results')),
     profile: values.profile!,
     java: !values['no-java'],

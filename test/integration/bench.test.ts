@@ -1,0 +1,57 @@
+/**
+ * The bench harness on tiny data: every scenario and every contender runs
+ * against the real broker and the result document is well formed. No timing
+ * is asserted (speed is reported by the bench, never tested).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from '../helpers/app.ts';
+import type { BenchDocument } from '../../bench/lib/report.ts';
+
+const bench = (args: string[]) => spawnSync('npm', ['run', '-s', 'bench', '--', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
+
+test('npm run bench --quick: every scenario and contender runs and writes a well-formed result', { timeout: 320_000 }, () => {
+  const out = mkdtempSync(join(tmpdir(), 'partita-bench-test-'));
+  const run = bench(['--quick', '--messages', '3000', '--partitions', '4', '--workers', '1,2', '--rate', '500', '--profile', '--out', out]);
+  assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
+  const files = readdirSync(out);
+  const json = files.find((f) => f.endsWith('.json'))!;
+  assert.ok(json && files.includes(json.replace(/\.json$/, '.svg')), `result files: ${files}`);
+  assert.match(readFileSync(join(out, json.replace(/\.json$/, '.svg')), 'utf8'), /^<svg [^>]*>.*<rect .*<\/svg>\n$/s);
+  const doc = JSON.parse(readFileSync(join(out, json), 'utf8')) as BenchDocument;
+  assert.equal(doc.quick, true);
+  assert.ok(doc.machine.cores >= 1 && doc.machine.memoryBytes > 0 && doc.machine.kafka && doc.machine.kafkajs === '2.2.4' && doc.machine.node);
+  const contenders = Object.fromEntries(doc.scenarios.map((s) => [s.name, s.rows.map((r) => r.contender)]));
+  assert.deepEqual(Object.keys(contenders), ['passthrough 9 B', 'passthrough 1 KB', 'cpu', 'io', 'latency', 'memory']);
+  for (const p of ['passthrough 9 B', 'passthrough 1 KB']) assert.deepEqual(contenders[p], ['kafkajs', 'partita inline', 'partita pool ×1', 'partita pool ×2', 'java ConsumerPerformance']);
+  assert.deepEqual(contenders.cpu, ['kafkajs', 'partita inline', 'partita pool ×1', 'partita pool ×2']);
+  assert.equal(contenders.io!.length, 2);
+  assert.equal(contenders.latency!.length, 2);
+  assert.equal(contenders.memory!.length, 1);
+  for (const s of doc.scenarios) {
+    for (const r of s.rows) {
+      assert.ok(Number.isFinite(r.messagesPerSecond) && r.messagesPerSecond > 0, `${s.name}/${r.contender} rate ${r.messagesPerSecond}`);
+      assert.ok(r.messages >= s.messages, `${s.name}/${r.contender} consumed ${r.messages} of ${s.messages}`);
+      if (s.baseline !== 'partita pool') assert.ok(r.ratio !== undefined && Number.isFinite(r.ratio) || s.name === 'latency', `${s.name}/${r.contender} has a ratio`);
+    }
+    for (const t of s.targets) assert.match(t.note, /target [≥≤] .*; (met|missed, at \d+% of it)\)$/);
+  }
+  const latency = doc.scenarios.find((s) => s.name === 'latency')!;
+  for (const r of latency.rows) assert.ok(r.latencyMs && r.latencyMs.samples >= latency.messages && r.latencyMs.p50 <= r.latencyMs.p99, `${r.contender} latency ${JSON.stringify(r.latencyMs)}`);
+  assert.ok(doc.scenarios.find((s) => s.name === 'memory')!.rows[0]!.peakRssBytes! > 0);
+  assert.ok(doc.profile && doc.profile.totalMs > 0 && doc.profile.byArea.length > 0 && doc.profile.topFunctions.length > 0, 'fetcher profile summarized');
+  assert.match(run.stdout, /passthrough 9 B — no-op consume[\s\S]*results: .*\.json\nchart: +.*\.svg/);
+});
+
+test('npm run bench rejects unknown options and scenarios with usage (exit 2)', () => {
+  const bogus = bench(['--bogus']);
+  assert.equal(bogus.status, 2);
+  assert.match(bogus.stderr, /Unknown option '--bogus'[\s\S]*usage: npm run bench/);
+  const scenario = bench(['--scenario', 'warp']);
+  assert.equal(scenario.status, 2);
+  assert.match(scenario.stderr, /unknown scenario\(s\): warp/);
+});
