@@ -45,11 +45,9 @@ const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUs
 
 async function waitUntil(check: () => boolean, timeoutMs: number, what: string, everyMs = 5): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let lastProgress = 0;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
-    if (Date.now() - lastProgress > 250) lastProgress = Date.now();
   }
 }
 

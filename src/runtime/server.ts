@@ -10,7 +10,7 @@
  */
 import type { App } from '../app/app.ts';
 import type { ConsumerGroupRoute, TopicRoute } from '../app/config.ts';
-import { NoActiveRoutesError, PartitaError, ShutdownTimeoutError, UnknownConsumerGroupError, type FetcherCrashedError } from '../errors.ts';
+import { NoActiveRoutesError, PartitaError, ShutdownTimeoutError, UnknownConsumerGroupError, serializeError, type FetcherCrashedError } from '../errors.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { InlineExecutor, PoolExecutor, type Executor } from './executors.ts';
 import { DeadLetterDispatcher } from './dead-letter.ts';
@@ -21,7 +21,6 @@ import { WorkerPool } from './pool.ts';
 import { Scheduler, type PartitionStatus } from './scheduler.ts';
 import type { HookOutcome } from './wire.ts';
 import { randomUUID } from 'node:crypto';
-import { serializeError } from '../errors.ts';
 import type { KafkaProducer } from '../producer/producer.ts';
 import { serveProducePort } from '../producer/port-producer.ts';
 import { LagMonitor } from '../metrics/lag-monitor.ts';
