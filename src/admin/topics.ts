@@ -72,7 +72,9 @@ function byCluster(decls: TopicDeclaration[]): TopicDeclaration[][] {
   const groups = new Map<string, TopicDeclaration[]>();
   for (const d of decls) {
     const k = JSON.stringify(d.kafka.brokers);
-    groups.set(k, [...(groups.get(k) ?? []), d]);
+    const list = groups.get(k);
+    if (list) list.push(d);
+    else groups.set(k, [d]);
   }
   return [...groups.values()];
 }

@@ -196,7 +196,11 @@ export class KafkaProducer implements Producer {
   async #send(messages: WireMessage[]): Promise<DeliveryReport[]> {
     if (messages.length === 0) return [];
     const byTopic = new Map<string, WireMessage[]>();
-    for (const m of messages) byTopic.set(m.topic, [...(byTopic.get(m.topic) ?? []), m]);
+    for (const m of messages) {
+      const list = byTopic.get(m.topic);
+      if (list) list.push(m);
+      else byTopic.set(m.topic, [m]);
+    }
     try {
       const producer = await this.#connect();
       const meta = await producer.sendBatch({

@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import { ROOT } from '../helpers/app.ts';
 import type { BenchDocument } from '../../bench/lib/report.ts';
 
-const bench = (args: string[]) => spawnSync('npm', ['run', '-s', 'bench', '--', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
+const bench = (args: string[]) => spawnSync('npm', ['run', '-s', 'bench', '--', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 480_000 });
 
-test('npm run bench --quick: every scenario and contender runs and writes a well-formed result', { timeout: 320_000 }, () => {
+test('npm run bench --quick: every scenario and contender runs and writes a well-formed result', { timeout: 500_000 }, () => {
   const out = mkdtempSync(join(tmpdir(), 'partita-bench-test-'));
   const run = bench(['--quick', '--messages', '3000', '--partitions', '4', '--workers', '1,2', '--rate', '500', '--profile', '--out', out]);
   assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
