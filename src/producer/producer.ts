@@ -125,23 +125,20 @@ export class KafkaProducer implements Producer {
   }
 
   produceSync(messages: OutgoingMessage | OutgoingMessage[]): Promise<DeliveryReport[]> {
-    let wire: WireMessage[];
-    try {
-      wire = asList(messages).map((m) => toWire(m, this.#settings.serializers));
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return this.sendWire(wire);
+    return this.#serialized(messages, (wire) => this.sendWire(wire));
   }
 
   produceAsync(messages: OutgoingMessage | OutgoingMessage[]): Promise<DeliveryReport[]> {
-    let wire: WireMessage[];
+    return this.#serialized(messages, (wire) => this.enqueueWire(wire));
+  }
+
+  /** Serializes, then hands over; an invalid message rejects the call (nothing of it is sent). */
+  #serialized(messages: OutgoingMessage | OutgoingMessage[], send: (wire: WireMessage[]) => Promise<DeliveryReport[]>): Promise<DeliveryReport[]> {
     try {
-      wire = asList(messages).map((m) => toWire(m, this.#settings.serializers));
+      return send(asList(messages).map((m) => toWire(m, this.#settings.serializers)));
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.enqueueWire(wire);
   }
 
   /** Writes now and resolves on acknowledgement. */
