@@ -207,6 +207,18 @@ function nodeProperties(dir: string, index: number, nodes: number, port: number)
 }
 
 /** Starts a cluster (or finds it running). Resolves once a metadata request sees every broker. */
+/**
+ * A KRaft cluster id: 16 random bytes, base64url (as Kafka's own Uuid). One
+ * starting with '-' would be read as an option by kafka-storage (Kafka's
+ * generator skips those too), which failed ~1 start in 64.
+ */
+export function newClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
 export async function startCluster(opts: ClusterOptions = {}): Promise<ClusterInfo> {
   const nodes = opts.nodes ?? 1;
   const port = opts.port ?? DEFAULT_PORT;
@@ -237,7 +249,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<ClusterIn
   if (opts.fresh) rmSync(dir, { recursive: true, force: true });
   const clusterIdFile = join(dir, 'cluster.id');
   mkdirSync(dir, { recursive: true });
-  if (!existsSync(clusterIdFile)) writeFileSync(clusterIdFile, randomBytes(16).toString('base64url'));
+  if (!existsSync(clusterIdFile) || readFileSync(clusterIdFile, 'utf8').startsWith('-')) writeFileSync(clusterIdFile, newClusterId());
   const clusterId = readFileSync(clusterIdFile, 'utf8').trim();
 
   for (let i = 0; i < nodes; i++) {
