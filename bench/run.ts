@@ -11,7 +11,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import kafkajs from 'kafkajs';
-import { KAFKA_VERSION, startCluster, stopCluster } from '../scripts/kafka/broker.ts';
+import { brokersFromEnvOrLocal, KAFKA_VERSION, stopCluster } from '../scripts/kafka/broker.ts';
 import type { ContenderResult, ContenderSpec } from './lib/contender.ts';
 import { javaConsume, javaProduce } from './lib/java.ts';
 import { summarizeProfile } from './lib/profile.ts';
@@ -110,14 +110,7 @@ function progressBar(label: string, total: number) {
 }
 
 async function main(): Promise<void> {
-  let startedBroker = false;
-  if (!process.env.KAFKA_BROKERS) {
-    console.error('KAFKA_BROKERS is not set: starting a local Kafka ...');
-    const info = await startCluster({ log: (l) => console.error(`  ${l}`) });
-    startedBroker = info.started;
-    process.env.KAFKA_BROKERS = info.bootstrap;
-  }
-  const brokers = process.env.KAFKA_BROKERS.split(',');
+  const { brokers, started: startedBroker } = await brokersFromEnvOrLocal((l) => console.error(l));
   const kafka = new kafkajs.Kafka({ clientId: 'partita-bench', brokers, logLevel: kafkajs.logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
 import { Server, loadApp, startHttpServer } from '../src/index.ts';
 import { createLogger } from '../src/logger.ts';
-import { startCluster, stopCluster } from '../scripts/kafka/broker.ts';
+import { brokersFromEnvOrLocal, stopCluster } from '../scripts/kafka/broker.ts';
 import { createTopics } from '../src/admin/topics.ts';
 
 const { Kafka, logLevel } = kafkajs;
@@ -32,14 +32,7 @@ if (!(rate > 0) || (durationS !== undefined && !(durationS > 0))) {
   process.exit(2);
 }
 
-let startedBroker = false;
-if (!process.env.KAFKA_BROKERS) {
-  console.log('KAFKA_BROKERS is not set: starting a local Kafka (first run downloads it with Maven) ...');
-  const info = await startCluster({ log: (l) => console.log(`  ${l}`) });
-  startedBroker = info.started;
-  process.env.KAFKA_BROKERS = info.bootstrap;
-}
-const brokers = process.env.KAFKA_BROKERS.split(',');
+const { brokers, started: startedBroker } = await brokersFromEnvOrLocal((l) => console.log(l));
 console.log(`Kafka at ${brokers.join(',')}`);
 
 const kafka = new Kafka({ clientId: 'partita-demo-producer', brokers, logLevel: logLevel.NOTHING });

@@ -219,6 +219,22 @@ export function newClusterId(): string {
   }
 }
 
+/**
+ * The brokers to use: KAFKA_BROKERS when set, else a local single-node
+ * cluster started (or found running) here; `started` says whether this call
+ * started it (so the caller stops it). Sets KAFKA_BROKERS for child processes.
+ */
+export async function brokersFromEnvOrLocal(log: (line: string) => void): Promise<{ brokers: string[]; started: boolean }> {
+  let started = false;
+  if (!process.env.KAFKA_BROKERS) {
+    log('KAFKA_BROKERS is not set: starting a local Kafka (the first run downloads it with Maven) ...');
+    const info = await startCluster({ log: (l) => log(`  ${l}`) });
+    started = info.started;
+    process.env.KAFKA_BROKERS = info.bootstrap;
+  }
+  return { brokers: process.env.KAFKA_BROKERS.split(','), started };
+}
+
 export async function startCluster(opts: ClusterOptions = {}): Promise<ClusterInfo> {
   const nodes = opts.nodes ?? 1;
   const port = opts.port ?? DEFAULT_PORT;

@@ -71,11 +71,11 @@ export class LagMonitor {
         }
       }
       this.#lag = next;
-      if (this.#failing) this.#logger.info({ group: this.#group.name }, 'consumer lag refresh works again');
+      if (this.#failing) this.#logger.info('consumer lag refresh works again');
       this.#failing = false;
     } catch (err) {
       // Keep the last values; say so once, not every interval.
-      if (!this.#failing) this.#logger.warn({ err, group: this.#group.name }, 'consumer lag refresh failed; lag metrics keep their last values');
+      if (!this.#failing) this.#logger.warn({ err }, 'consumer lag refresh failed; lag metrics keep their last values');
       this.#failing = true;
       this.#connected = undefined;
     }

@@ -132,7 +132,7 @@ export class GroupFetcher {
       this.#deps.metrics?.rebalanced(group.name, e.payload.duration);
       this.#joined = true;
       this.#assignment = e.payload.memberAssignment;
-      logger.info({ group: group.name, assignment: e.payload.memberAssignment, durationMs: e.payload.duration }, 'joined consumer group');
+      logger.info({ assignment: e.payload.memberAssignment, durationMs: e.payload.duration }, 'joined consumer group');
       this.scheduler.assigned(e.payload.memberAssignment).catch((err) => logger.error({ err }, 'applying assignment failed'));
       for (const [k, seek] of this.#pendingSeeks) {
         this.#pendingSeeks.delete(k);
@@ -148,14 +148,14 @@ export class GroupFetcher {
     // A rebalance is starting: commit what is processed while this generation may still commit.
     c.on(c.events.REBALANCING, () => {
       this.#joined = false;
-      logger.info({ group: group.name }, 'group is rebalancing');
+      logger.info('group is rebalancing');
       void this.commit();
     });
     c.on(c.events.CRASH, (e) => {
       const { error, restart } = e.payload;
       this.#joined = false;
       if (restart) {
-        logger.warn({ group: group.name, err: error }, 'kafkajs consumer crashed; it restarts itself');
+        logger.warn({ err: error }, 'kafkajs consumer crashed; it restarts itself');
         return;
       }
       if (!this.#stopped) this.#deps.onFatal(new FetcherCrashedError(group.name, error));
@@ -230,7 +230,7 @@ export class GroupFetcher {
         });
       } catch (err) {
         this.#deps.metrics?.committed(this.#deps.group.name, false);
-        this.#deps.logger.warn({ err, group: this.#deps.group.name }, 'offset commit failed; will retry');
+        this.#deps.logger.warn({ err }, 'offset commit failed; will retry');
       }
     });
     return this.#committing;

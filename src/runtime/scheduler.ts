@@ -256,7 +256,7 @@ export class Scheduler {
 
   #logFailure(state: PartitionState, error: SerializedError, msg: string, extra: Record<string, unknown> = {}): void {
     this.#deps.logger.error(
-      { err: new ConsumerError(error.message, error.name, error.stack, error.code), group: state.route.group, topic: state.route.topic, partition: state.partition, ...extra },
+      { err: new ConsumerError(error.message, error.name, error.stack, error.code), topic: state.route.topic, partition: state.partition, ...extra },
       msg,
     );
   }
@@ -377,7 +377,7 @@ export class Scheduler {
       this.#deps.logger.error({ err, topic, partition }, 'revoke failed');
     }
     this.#deps.offsets.forget(topic, partition);
-    this.#deps.logger.info({ group: state.route.group, topic, partition }, 'partition revoked');
+    this.#deps.logger.info({ topic, partition }, 'partition revoked');
   }
 
   /** Graceful stop: no more dispatching; queued batches are dropped (uncommitted, so re-delivered); waits for in-flight ones. */

@@ -167,7 +167,7 @@ export class Server {
             group,
             fetch,
             offsets,
-            logger: this.logger.child({ group: group.name }),
+            logger: groupLogger,
             executorFor: (route) => this.#executorFor(route),
             deadLetters,
             onProcessed: (route, partition, n, outcome) => {
