@@ -4,24 +4,32 @@
  * Hot path: unpack the transferred buffer, run consume() on the partition's
  * persistent instance, return the offset to commit.
  */
-import { threadId } from 'node:worker_threads';
+import { MessageChannel, parentPort, threadId } from 'node:worker_threads';
 import { workerData } from 'piscina';
 import { loadApp } from '../src/app/boot.ts';
 import { unpackBatch } from '../src/messages/raw-batch.ts';
 import { PortProducer } from '../src/producer/port-producer.ts';
 import { PartitionRunner } from '../src/runtime/partition-runner.ts';
 import { publishThreadMetrics } from '../src/metrics/thread-metrics.ts';
-import type { WorkerData } from '../src/runtime/pool.ts';
+import type { BootMessage, WorkerData } from '../src/runtime/pool.ts';
 import type { BatchOutcome, HookOutcome, PingOutcome, WorkerTask } from '../src/runtime/wire.ts';
 
 const { bootFile, metricsChannel, metricsIntervalMs } = workerData as WorkerData;
 if (metricsChannel) publishThreadMetrics(metricsChannel, threadId, metricsIntervalMs ?? 5000);
-const booted = loadApp(bootFile).then((app) => ({ app, runner: new PartitionRunner(app) }));
-// Reported on the first task (the boot ping) rather than crashing the thread at import time.
-booted.catch(() => {});
+const booted = loadApp(bootFile).then((app) => {
+  // Produce requests go to the main thread's producer over this channel.
+  const { port1, port2 } = new MessageChannel();
+  app.useProducer(new PortProducer(port1, app.config.producer.serializers));
+  return { app, runner: new PartitionRunner(app), producerPort: port2 };
+});
+// Tell the pool we can take work (or why not); it sends nothing to this thread before.
+booted.then(
+  ({ producerPort }) => parentPort!.postMessage({ partitaBoot: 'booted', threadId, producerPort } satisfies BootMessage, [producerPort]),
+  (err: unknown) => parentPort!.postMessage({ partitaBoot: 'failed', threadId, error: (err as Error)?.message ?? String(err) } satisfies BootMessage),
+);
 
 export default async function handle(task: WorkerTask): Promise<BatchOutcome | HookOutcome | PingOutcome> {
-  const { app, runner: r } = await booted;
+  const { runner: r } = await booted;
   switch (task.kind) {
     case 'batch':
       return r.runBatch(task.group, unpackBatch(task.packed), task.attempt, task.nextOffset);
@@ -30,7 +38,6 @@ export default async function handle(task: WorkerTask): Promise<BatchOutcome | H
     case 'shutdown':
       return r.shutdown();
     case 'ping':
-      if (task.producerPort) app.useProducer(new PortProducer(task.producerPort, app.config.producer.serializers));
       return { threadId };
   }
 }

@@ -1,8 +1,8 @@
 /**
  * Producing from a worker thread: messages are serialized here and sent over
- * a MessagePort to the main thread's KafkaProducer (producer-bridge.ts),
- * which answers each request once Kafka acknowledged it. The port comes with
- * the thread's first task (the boot ping).
+ * a MessagePort to the main thread's KafkaProducer (serveProducePort below),
+ * which answers each request once Kafka acknowledged it. The thread creates
+ * the channel and sends one end when it announces it has booted.
  */
 import type { MessagePort } from 'node:worker_threads';
 import { ProduceError, type SerializedError } from '../errors.ts';

@@ -10,12 +10,14 @@
  * I/O; `atomics: 'disabled'` keeps each worker's event loop running between
  * tasks (timers and sockets of user code work).
  *
- * Tasks are handed to Piscina only for a thread that is ready, so none ever
- * waits in Piscina's queue: a task queued for a thread that then dies would
- * never run (the balancer cannot find that thread again), and a queued task
- * would hold up the ones behind it.
+ * Tasks are handed to Piscina only for a thread that is ready (it announced,
+ * unasked, that it loaded the boot file), so none should wait in Piscina's
+ * queue: a task queued for a thread that then dies would never run (the
+ * balancer cannot find that thread again) and would hold up the ones behind
+ * it. Should it happen anyway, the thread's exit aborts such tasks.
  */
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { setMaxListeners } from 'node:events';
+import type { MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { WorkerError } from '../errors.ts';
 import type { BatchOutcome, HookOutcome, WorkerTask } from './wire.ts';
@@ -37,7 +39,7 @@ export interface PoolOptions {
   threads: number;
   /** A thread died (crash, process.exit, termination); `keys` were pinned to it and are unpinned now. */
   onThreadLost?: (threadId: number, keys: string[]) => void;
-  /** Main-thread end of a new thread's producer channel (the thread's end is sent with its boot ping). */
+  /** Main-thread end of a thread's producer channel (the thread creates it and sends it when booted). */
   onProducerPort?: (threadId: number, port: MessagePort) => void;
   /** A thread failed while running no task (Piscina's 'error' event). */
   onError?: (err: Error) => void;
@@ -52,6 +54,15 @@ export interface PoolHealth {
   replacing: boolean;
   noReadyThreadMs: number;
   destroyed: boolean;
+}
+
+/** What a worker thread posts (parentPort) once it loaded the boot file, or failed to. */
+export interface BootMessage {
+  partitaBoot: 'booted' | 'failed';
+  threadId: number;
+  /** The thread's end stays with it; this end goes to the main thread's producer. */
+  producerPort?: MessagePort;
+  error?: string;
 }
 
 /** Thrown for a batch whose thread was terminated because it ran past timeoutMs + grace. */
@@ -74,6 +85,8 @@ export class WorkerPool {
   readonly #ready = new Set<number>();
   /** Threads that started but could not load the boot file, with the error. */
   readonly #broken = new Map<number, unknown>();
+  /** Aborted when the thread exits (watched threads only). */
+  readonly #exits = new Map<number, AbortSignal>();
   /** Last time the number of ready threads was above zero (for the dead-pool check). */
   #readySince = Date.now();
   /** Tasks waiting in #threadFor for a ready thread. */
@@ -104,42 +117,55 @@ export class WorkerPool {
     });
     // Piscina replaces a dead thread by itself; the partitions pinned to it must restart
     // elsewhere. Watch each thread's own 'exit' (a destroyed worker no longer knows its id).
-    // Piscina emits 'workerCreate' once a thread is ready.
-    this.#piscina.on('workerCreate', (created: { id: number }) => {
-      const id = created.id;
-      const thread = this.#piscina.threads.find((t) => t.threadId === id);
-      if (!thread) return;
-      thread.once('exit', () => {
-        if (this.#ready.has(id)) this.#readySince = Date.now();
-        this.#ready.delete(id);
-        this.#broken.delete(id);
-        if (this.#destroying) return;
-        setImmediate(() => this.#kick());
-        const keys = [...this.#pins].filter(([, pinned]) => pinned === id).map(([k]) => k);
-        for (const k of keys) this.#pins.delete(k);
-        opts.onThreadLost?.(id, keys);
-      });
-      // Ready only once it proves it loaded the boot file. A thread that cannot stays out of
-      // rotation (and idle, so it is not restarted in a loop): /health reports the pool dead.
-      // The thread's line to the main thread's producer travels with its first task.
-      const { port1, port2 } = new MessageChannel();
-      opts.onProducerPort?.(id, port1);
-      this.#runOn(id, { kind: 'ping', producerPort: port2 }, [port2]).then(
-        () => {
-          this.#ready.add(id);
-          this.#readySince = Date.now();
-          this.#wake();
-        },
-        (err: unknown) => {
-          if (this.#destroying) return;
-          this.#broken.set(id, err);
-          this.#wake();
-          opts.onError?.(new WorkerError(`worker thread ${id} could not load the boot file: ${(err as Error)?.message ?? String(err)}`, err));
-        },
-      );
+    this.#piscina.on('workerCreate', (created: { id: number }) => this.#watch(created.id, opts));
+    // A thread announces itself once it loaded the boot file (or failed to), on its own
+    // initiative: a handshake *task* could queue in Piscina behind a task for a thread that
+    // just died and never run. Only announced threads get work; one that cannot load the
+    // app stays idle (not restarted in a loop) and /health reports the pool dead.
+    this.#piscina.on('message', (msg: Partial<BootMessage>) => {
+      if (msg?.partitaBoot === undefined || typeof msg.threadId !== 'number') return;
+      const id = msg.threadId;
+      if (!this.#watch(id, opts)) return; // already gone
+      if (msg.partitaBoot === 'booted') {
+        if (msg.producerPort) opts.onProducerPort?.(id, msg.producerPort);
+        this.#ready.add(id);
+        this.#readySince = Date.now();
+      } else if (!this.#destroying) {
+        const err = new WorkerError(`worker thread ${id} could not load the boot file: ${msg.error ?? 'unknown error'}`);
+        this.#broken.set(id, err);
+        opts.onError?.(err);
+      }
+      this.#wake();
     });
     // Without a listener an 'error' event would crash the main thread.
     this.#piscina.on('error', (err: Error) => opts.onError?.(err));
+  }
+
+  /**
+   * Starts watching a thread's exit (once); false if it is not alive any more.
+   * On exit: out of rotation, its pinned partitions handed back, tasks still
+   * waiting in Piscina for it aborted (they would block Piscina's queue).
+   */
+  #watch(id: number, opts: PoolOptions): boolean {
+    if (this.#exits.has(id)) return true;
+    const thread = this.#piscina.threads.find((t) => t.threadId === id);
+    if (!thread) return false;
+    const exited = new AbortController();
+    setMaxListeners(0, exited.signal); // one listener per task in flight on this thread
+    this.#exits.set(id, exited.signal);
+    thread.once('exit', () => {
+      exited.abort(new WorkerError(`worker thread ${id} exited`));
+      this.#exits.delete(id);
+      if (this.#ready.has(id)) this.#readySince = Date.now();
+      this.#ready.delete(id);
+      this.#broken.delete(id);
+      if (this.#destroying) return;
+      setImmediate(() => this.#kick());
+      const keys = [...this.#pins].filter(([, pinned]) => pinned === id).map(([k]) => k);
+      for (const k of keys) this.#pins.delete(k);
+      opts.onThreadLost?.(id, keys);
+    });
+    return true;
   }
 
   /**
@@ -177,10 +203,16 @@ export class WorkerPool {
 
   /** Resolves once every thread has loaded the boot file; rejects with the first thread's load error. */
   async ready(): Promise<void> {
-    while (this.#ready.size < this.#size) {
-      const [failure] = this.#broken.values();
-      if (failure !== undefined) throw new WorkerError(`a worker thread could not start: ${(failure as Error)?.message ?? String(failure)}`, failure);
-      await this.#nextReady();
+    // Piscina unrefs idle threads and nothing is in flight yet: keep the process up while they boot.
+    const keepAlive = setInterval(() => {}, 1000);
+    try {
+      while (this.#ready.size < this.#size) {
+        const [failure] = this.#broken.values();
+        if (failure !== undefined) throw new WorkerError(`a worker thread could not start: ${(failure as Error)?.message ?? String(failure)}`, failure);
+        await this.#nextReady();
+      }
+    } finally {
+      clearInterval(keepAlive);
     }
   }
 
@@ -292,12 +324,26 @@ export class WorkerPool {
   /** shutdown() on every instance of every thread. */
   async shutdownAll(): Promise<HookOutcome[]> {
     const ids = this.threadIds();
-    return (await Promise.all(ids.map((id) => this.#runOn(id, { kind: 'shutdown' })))) as HookOutcome[];
+    // A thread that dies meanwhile took its instances with it: nothing of it to flush or commit.
+    return Promise.all(ids.map((id) => (this.#runOn(id, { kind: 'shutdown' }) as Promise<HookOutcome>).catch((): HookOutcome => ({ threadId: id, commits: [], errors: [] }))));
   }
 
-  #runOn(threadId: number, task: WorkerTask, transferList?: Array<ArrayBuffer | MessagePort>, signal?: AbortSignal): Promise<unknown> {
+  #runOn(threadId: number, task: WorkerTask, transferList?: ArrayBuffer[], signal?: AbortSignal): Promise<unknown> {
     const pinned = Object.assign(task, { [Piscina.queueOptionsSymbol]: { threadId } });
-    return this.#piscina.run(pinned, { ...(transferList ? { transferList: transferList as ArrayBuffer[] } : {}), ...(signal ? { signal } : {}) });
+    // If the thread dies first, a task still queued for it is withdrawn instead of blocking the queue.
+    const exited = this.#exits.get(threadId);
+    if (!signal || !exited) {
+      const only = signal ?? exited;
+      return this.#piscina.run(pinned, { ...(transferList ? { transferList } : {}), ...(only ? { signal: only } : {}) });
+    }
+    const either = new AbortController();
+    const onAbort = () => either.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    exited.addEventListener('abort', onAbort, { once: true });
+    return this.#piscina.run(pinned, { ...(transferList ? { transferList } : {}), signal: either.signal }).finally(() => {
+      signal.removeEventListener('abort', onAbort);
+      exited.removeEventListener('abort', onAbort);
+    });
   }
 
   /** Terminates one thread (tests and operators use it to prove crash recovery); Piscina starts a replacement. */

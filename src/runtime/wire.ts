@@ -3,7 +3,6 @@
  * one place. Tasks are structured-cloned by Piscina except `packed`, whose
  * ArrayBuffer is transferred.
  */
-import type { MessagePort } from 'node:worker_threads';
 import type { SerializedError } from '../errors.ts';
 
 export interface BatchTask {
@@ -31,10 +30,9 @@ export interface ShutdownTask {
   kind: 'shutdown';
 }
 
-/** Sent to every thread at start: proves the boot file loads there, and hands it its producer port. */
+/** Makes Piscina start a missing thread (see WorkerPool#kick); answers with the thread id. */
 export interface PingTask {
   kind: 'ping';
-  producerPort?: MessagePort;
 }
 
 export type WorkerTask = BatchTask | RevokeTask | ShutdownTask | PingTask;
