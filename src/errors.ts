@@ -17,6 +17,8 @@ export const ErrorCodes = {
   DEAD_LETTER_FAILED: 'Producing a message to its dead-letter topic failed; the partition stays paused and the write is retried.',
   WORKER_FAILED: 'A worker thread died or could not load the boot file.',
   BROKER_UNREACHABLE: 'No Kafka broker answered within the connection retry budget.',
+  BROKER_AUTH_FAILED: 'Kafka rejected the SASL authentication (wrong user or password, or a mechanism the listener does not enable); not retried.',
+  BROKER_TLS_FAILED: "The TLS connection to Kafka failed: the broker's certificate could not be verified (unknown CA, self-signed, expired, wrong host name) or the handshake failed (e.g. TLS against a plaintext listener).",
   SUBSCRIBE_FAILED: 'Subscribing to a routed topic failed (e.g. it does not exist and cannot be auto-created).',
   SHUTDOWN_TIMEOUT: 'Graceful shutdown did not finish within shutdownTimeoutMs.',
   FETCHER_CRASHED: 'The kafkajs consumer of a group failed in a way it does not recover from.',
@@ -123,6 +125,75 @@ export class BrokerUnreachableError extends PartitaError {
   constructor(brokers: string[], cause: unknown) {
     super('BROKER_UNREACHABLE', `Could not reach Kafka at ${brokers.join(', ')}: ${(cause as Error)?.message ?? String(cause)}`, { cause, retriable: true });
   }
+}
+
+/** Kafka answered but refused our SASL credentials or mechanism: trying again cannot help. */
+export class BrokerAuthError extends PartitaError {
+  constructor(brokers: string[], cause: unknown) {
+    super('BROKER_AUTH_FAILED', `Authentication with Kafka at ${brokers.join(', ')} failed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+  }
+}
+
+/** The TLS handshake with Kafka failed; `tlsCode` is Node's/OpenSSL's code when there is one. */
+export class BrokerTlsError extends PartitaError {
+  constructor(
+    brokers: string[],
+    cause: unknown,
+    readonly tlsCode: string | undefined,
+  ) {
+    // Certificate verification (OpenSSL's results, Node's host name check) vs. a handshake that broke off.
+    const verify = tlsCode !== undefined && (tlsCode === 'ERR_TLS_CERT_ALTNAME_INVALID' || !/^(ERR_|E[A-Z]+$)/.test(tlsCode));
+    const hint = verify
+      ? "the broker's certificate is not trusted for this address: give its CA in kafka.ssl.ca and check the host name it is issued for"
+      : 'the handshake did not complete: is this listener TLS (TLS against a plaintext listener fails like this), and do both sides accept a common TLS version?';
+    super('BROKER_TLS_FAILED', `TLS connection to Kafka at ${brokers.join(', ')} failed${tlsCode ? ` (${tlsCode})` : ''}: ${(cause as Error)?.message ?? String(cause)}; ${hint}`, { cause });
+  }
+}
+
+/** OpenSSL's certificate verification results as Node reports them (`err.code`), besides the prefixed families below. */
+const TLS_VERIFY_CODES = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'INVALID_CA', 'PATH_LENGTH_EXCEEDED', 'INVALID_PURPOSE', 'HOSTNAME_MISMATCH', 'OUT_OF_MEM']);
+const TLS_CODE_PREFIXES = /^(ERR_SSL_|ERR_TLS_|CERT_|UNABLE_TO_|ERROR_IN_CERT_|ERROR_IN_CRL_|CRL_)/;
+/** Node's message when the peer drops the socket mid-handshake (code ECONNRESET), e.g. a plaintext Kafka listener. */
+const TLS_ABORTED = /before secure TLS connection was established/;
+
+/** `err`, its causes and (for aggregate errors) their members, breadth first; cycles and depth bounded. */
+function errorChain(err: unknown): Array<Record<string, unknown>> {
+  const out: Array<Record<string, unknown>> = [];
+  const seen = new Set<unknown>();
+  const queue: unknown[] = [err];
+  while (queue.length > 0 && out.length < 20) {
+    const e = queue.shift();
+    if (e === null || typeof e !== 'object' || seen.has(e)) continue;
+    seen.add(e);
+    const rec = e as Record<string, unknown>;
+    out.push(rec);
+    queue.push(rec.cause, rec.originalError);
+    if (Array.isArray(rec.errors)) queue.push(...(rec.errors as unknown[]));
+  }
+  return out;
+}
+
+/**
+ * The error for a failed connection to Kafka at start-up, from what kafkajs
+ * threw: BROKER_AUTH_FAILED when anything in its cause chain is a SASL
+ * failure (kafkajs's KafkaJSSASLAuthenticationError, or the broker's
+ * SASL_AUTHENTICATION_FAILED / UNSUPPORTED_SASL_MECHANISM), BROKER_TLS_FAILED
+ * when it carries a TLS code (kafkajs copies Node's `code` onto its
+ * KafkaJSConnectionError: ERR_SSL_*, ERR_TLS_*, CERT_*, UNABLE_TO_*,
+ * DEPTH_ZERO_SELF_SIGNED_CERT, …) or Node's "disconnected before secure TLS
+ * connection was established"; BROKER_UNREACHABLE otherwise.
+ */
+export function brokerConnectError(brokers: string[], err: unknown): BrokerUnreachableError | BrokerAuthError | BrokerTlsError {
+  const chain = errorChain(err);
+  if (chain.some((e) => e.name === 'KafkaJSSASLAuthenticationError' || e.type === 'SASL_AUTHENTICATION_FAILED' || e.type === 'UNSUPPORTED_SASL_MECHANISM')) {
+    return new BrokerAuthError(brokers, err);
+  }
+  for (const e of chain) {
+    const code = typeof e.code === 'string' ? e.code : undefined;
+    if (code && (TLS_VERIFY_CODES.has(code) || TLS_CODE_PREFIXES.test(code))) return new BrokerTlsError(brokers, err, code);
+    if (typeof e.message === 'string' && TLS_ABORTED.test(e.message)) return new BrokerTlsError(brokers, err, code);
+  }
+  return new BrokerUnreachableError(brokers, err);
 }
 
 export class SubscribeError extends PartitaError {

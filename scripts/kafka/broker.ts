@@ -57,6 +57,13 @@ export interface ClusterOptions {
   heapMb?: number;
   /** How long to wait for the cluster to answer metadata requests. */
   timeoutMs?: number;
+  /**
+   * Clients must log in: the client listener is SASL_PLAINTEXT (mechanism
+   * PLAIN) accepting these users (name → password). The first user is also
+   * the brokers' own identity (inter-broker traffic, the readiness check).
+   * Controllers stay PLAINTEXT.
+   */
+  saslPlainUsers?: Record<string, string>;
   log?: (line: string) => void;
 }
 
@@ -169,19 +176,35 @@ function tail(file: string, lines = 30): string {
   }
 }
 
-function nodeProperties(dir: string, index: number, nodes: number, port: number): string {
+/** The client settings of the first SASL user (the brokers' own identity), for kafkajs. */
+function saslClient(users: Record<string, string> | undefined): { mechanism: 'plain'; username: string; password: string } | undefined {
+  const first = Object.entries(users ?? {})[0];
+  return first && { mechanism: 'plain', username: first[0], password: first[1] };
+}
+
+function nodeProperties(dir: string, index: number, nodes: number, port: number, saslPlainUsers?: Record<string, string>): string {
   const p = ports(port, nodes);
   const voters = p.controller.map((c, i) => `${i + 1}@127.0.0.1:${c}`).join(',');
   const rf = Math.min(3, nodes);
+  const client = saslPlainUsers ? 'SASL_PLAINTEXT' : 'PLAINTEXT';
+  const self = saslClient(saslPlainUsers);
+  const users = Object.entries(saslPlainUsers ?? {}).map(([u, pw]) => ` user_${u}="${pw}"`).join('');
   return [
     'process.roles=broker,controller',
     `node.id=${index + 1}`,
     `controller.quorum.voters=${voters}`,
-    `listeners=PLAINTEXT://127.0.0.1:${p.broker[index]},CONTROLLER://127.0.0.1:${p.controller[index]}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${p.broker[index]}`,
+    `listeners=${client}://127.0.0.1:${p.broker[index]},CONTROLLER://127.0.0.1:${p.controller[index]}`,
+    `advertised.listeners=${client}://127.0.0.1:${p.broker[index]}`,
     'controller.listener.names=CONTROLLER',
-    'inter.broker.listener.name=PLAINTEXT',
-    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    `inter.broker.listener.name=${client}`,
+    `listener.security.protocol.map=CONTROLLER:PLAINTEXT,${client}:${client}`,
+    ...(self
+      ? [
+          'sasl.enabled.mechanisms=PLAIN',
+          'sasl.mechanism.inter.broker.protocol=PLAIN',
+          `listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="${self.username}" password="${self.password}"${users};`,
+        ]
+      : []),
     `log.dirs=${join(nodeDir(dir, index), 'data')}`,
     'num.partitions=1',
     `default.replication.factor=${rf}`,
@@ -251,7 +274,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<ClusterIn
   if (status.running.length > 0) {
     // A partial cluster (one node was stopped by a fault test): start only the missing nodes.
     for (let i = 0; i < nodes; i++) if (!status.running.includes(i)) await startNode({ nodes, port, index: i, heapMb: opts.heapMb });
-    await waitForBrokers(brokers, nodes, dir, opts.timeoutMs ?? 120_000);
+    await waitForBrokers(brokers, nodes, dir, opts.timeoutMs ?? 120_000, saslClient(opts.saslPlainUsers));
     return { ...info, started: true };
   }
 
@@ -272,7 +295,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<ClusterIn
     const nd = nodeDir(dir, i);
     mkdirSync(nd, { recursive: true });
     const props = join(nd, 'server.properties');
-    writeFileSync(props, nodeProperties(dir, i, nodes, port));
+    writeFileSync(props, nodeProperties(dir, i, nodes, port, opts.saslPlainUsers));
     if (!existsSync(join(nd, 'data', 'meta.properties'))) {
       const res = spawnSync('java', ['-cp', `${libs}/*`, `-Dlog4j2.configurationFile=${join(here, 'log4j2.properties')}`, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props, '--ignore-formatted'], { encoding: 'utf8' });
       if (res.status !== 0) {
@@ -282,7 +305,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<ClusterIn
   }
   for (let i = 0; i < nodes; i++) await startNode({ nodes, port, index: i, heapMb: opts.heapMb });
   log(`starting Kafka ${KAFKA_VERSION} (${nodes} node${nodes > 1 ? 's' : ''}) on ${info.bootstrap} ...`);
-  await waitForBrokers(brokers, nodes, dir, opts.timeoutMs ?? 120_000);
+  await waitForBrokers(brokers, nodes, dir, opts.timeoutMs ?? 120_000, saslClient(opts.saslPlainUsers));
   return { ...info, started: true };
 }
 
@@ -316,9 +339,9 @@ export async function startNode(o: { nodes: number; port: number; index: number;
   return child.pid;
 }
 
-async function waitForBrokers(brokers: string[], nodes: number, dir: string, timeoutMs: number): Promise<void> {
+async function waitForBrokers(brokers: string[], nodes: number, dir: string, timeoutMs: number, sasl?: ReturnType<typeof saslClient>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  const kafka = new Kafka({ clientId: 'partita-kafka-script', brokers, logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 1000 });
+  const kafka = new Kafka({ clientId: 'partita-kafka-script', brokers, sasl, logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 1000 });
   let lastError = 'no answer yet';
   while (Date.now() < deadline) {
     for (let i = 0; i < nodes; i++) {

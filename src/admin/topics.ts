@@ -8,7 +8,7 @@
 import kafkajs, { type Admin } from 'kafkajs';
 import type { App } from '../app/app.ts';
 import type { ResolvedKafkaConfig } from '../app/config.ts';
-import { TopicAdminError } from '../errors.ts';
+import { TopicAdminError, brokerConnectError } from '../errors.ts';
 import { createLogger } from '../logger.ts';
 import { createKafkaClient } from '../runtime/fetcher.ts';
 
@@ -55,6 +55,9 @@ async function withAdmin<T>(kafka: ResolvedKafkaConfig, f: (admin: Admin) => Pro
   try {
     await admin.connect();
   } catch (err) {
+    // Refused credentials or a failed TLS handshake get their own codes, as for `partita server`.
+    const classified = brokerConnectError(kafka.brokers, err);
+    if (classified.code !== 'BROKER_UNREACHABLE') throw classified;
     throw new TopicAdminError(`cannot reach Kafka at ${kafka.brokers.join(',')}: ${(err as Error)?.message ?? String(err)}`, err);
   }
   try {

@@ -9,7 +9,7 @@
  */
 import kafkajs, { type Consumer as KafkajsConsumer, type EachBatchPayload, type Kafka as KafkajsClient, type SASLOptions } from 'kafkajs';
 import type { ConsumerGroupRoute, ResolvedKafkaConfig, TopicRoute } from '../app/config.ts';
-import { BrokerUnreachableError, FetcherCrashedError, SubscribeError } from '../errors.ts';
+import { brokerConnectError, FetcherCrashedError, SubscribeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { resolveDeserializer } from '../messages/deserializers.ts';
 import { Message } from '../messages/messages.ts';
@@ -165,7 +165,7 @@ export class GroupFetcher {
       await c.connect();
     } catch (err) {
       await c.disconnect().catch(() => {});
-      throw new BrokerUnreachableError(group.kafka.brokers, err);
+      throw brokerConnectError(group.kafka.brokers, err);
     }
     for (const r of this.#deps.routes) {
       try {
