@@ -1,12 +1,13 @@
 /**
- * The `partita` CLI. Exit codes: 0 ok, 1 runtime or config failure, 2 usage
- * error (unknown command/option, unknown consumer group).
+ * The `partita` CLI. Exit codes: 0 ok (also a server stopped by a signal,
+ * even while starting), 1 runtime or config failure, 2 usage error (unknown
+ * command/option, unknown consumer group), 130 forced exit on a second signal.
  */
 import { Command, CommanderError } from 'commander';
 import { loadApp, resolveBootFile } from '../app/boot.ts';
 import { PartitaError, UnknownConsumerGroupError } from '../errors.ts';
 import { createLogger } from '../logger.ts';
-import { Server } from '../runtime/server.ts';
+import { Server, selectGroups } from '../runtime/server.ts';
 import { startHttpServer, type HttpServer } from '../http/http-server.ts';
 import { resolve as resolvePath } from 'node:path';
 import type { App } from '../app/app.ts';
@@ -46,62 +47,170 @@ function fail(err: unknown): number {
   return 1;
 }
 
+/**
+ * `partita server`. Signals are handled from the first line, not only once
+ * the server runs: SIGUSR2 logs the status (while starting: what it waits
+ * for); SIGTERM/SIGINT stop gracefully at any stage — while starting they
+ * abort the start and close what it opened; a second one forces exit 130.
+ *
+ * Exit codes of a requested stop, the same at every stage: 0 when it finished
+ * cleanly within shutdownTimeoutMs, 1 when it did not (SHUTDOWN_TIMEOUT, or a
+ * start that did not settle within the budget), 130 on a second signal. An
+ * aborted start exits 0 like a graceful stop after start: the process handled
+ * the signal and did what was asked (nothing was half-processed, nothing is
+ * left to commit), so supervisors must not take it for a crash (systemd's
+ * Restart=on-failure, scripts checking `$?`); 130/143 would claim the signal
+ * killed us, which it did not.
+ */
 async function serverCommand(opts: ServerCliOptions): Promise<number> {
   const logger = createLogger();
+  const since = Date.now();
+  let state: 'starting' | 'aborting' | 'running' | 'stopping' = 'starting';
+  let waitingFor = 'the boot file to load';
   let server: Server | undefined;
   let http: HttpServer | undefined;
-  // Until the promise below exists, remember a crash that happens while starting.
-  let early: number | undefined;
-  let crashed: (code: number) => void = (code) => {
-    early = code;
-  };
-  try {
-    const env = process.env;
-    const port = opts.httpPort !== undefined ? parsePort(opts.httpPort, '--http-port') : env.PARTITA_HTTP_PORT ? parsePort(env.PARTITA_HTTP_PORT, 'PARTITA_HTTP_PORT') : undefined;
-    const bootFile = resolveBootFile(opts.boot);
-    const app = await loadApp(bootFile);
-    const cfg = app.config.http;
-    // Up before the consumers start, so probes answer while connecting: alive, not ready.
-    if (opts.http !== false && cfg.enabled) {
-      http = await startHttpServer(() => server, {
-        host: opts.httpHost ?? env.PARTITA_HTTP_HOST ?? cfg.host,
-        port: port ?? cfg.port,
-        maxEventLoopLagMs: cfg.maxEventLoopLagMs,
-        poolDeadAfterMs: cfg.poolDeadAfterMs,
-        logger,
-      });
+  let signals = 0;
+  let requestStop!: (signal: NodeJS.Signals) => void;
+  const stopRequested = new Promise<NodeJS.Signals>((resolve) => (requestStop = resolve));
+  let fatal!: () => void;
+  const crashed = new Promise<'crashed'>((resolve) => (fatal = () => resolve('crashed')));
+
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals > 1) {
+      const still = server ? server.busy() : [`start (waiting for ${waitingFor})`];
+      logger.error({ signal, state, stillRunning: still }, `forced exit on second ${signal}; still running: ${still.join(', ') || 'nothing'}`);
+      process.exit(130);
     }
-    // A fetcher that cannot recover: the server stops itself; exit 1 so a supervisor restarts us.
-    const onFatal = () => void (server?.stop() ?? Promise.resolve()).finally(() => http?.close()).then(() => crashed(1), () => crashed(1));
-    server = await Server.start({ app, bootFile, consumerGroups: opts.consumerGroups, logger, onFatal });
-  } catch (err) {
-    await http?.close();
-    return fail(err);
-  }
-  const running = server;
-  return new Promise<number>((resolve) => {
-    if (early !== undefined) return resolve(early);
-    crashed = resolve;
-    let signals = 0;
-    const onSignal = (signal: NodeJS.Signals) => {
-      signals += 1;
-      if (signals > 1) {
-        logger.error({ signal, stillRunning: running.busy() }, `forced exit on second ${signal}; still running: ${running.busy().join(', ') || 'nothing'}`);
-        process.exit(130);
-      }
+    if (server) {
+      state = 'stopping';
       logger.info({ signal }, `${signal} received: shutting down gracefully (send it again to force)`);
-      running
-        .stop()
-        .finally(() => http?.close())
-        .then(
-          () => resolve(0),
-          (err) => resolve(fail(err)),
-        );
-    };
-    process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
-    // Operators (and tests) can ask a running server what it is doing.
-    process.on('SIGUSR2', () => logger.info({ status: running.status() }, 'status'));
-  });
+    } else {
+      state = 'aborting';
+      logger.info({ signal, waitingFor }, `${signal} received while starting (waiting for ${waitingFor}): aborting the start, closing what it opened (send it again to force)`);
+    }
+    requestStop(signal);
+  };
+  // Operators (and tests) can ask the server what it is doing, also while it starts.
+  const onStatus = () => {
+    if (server) logger.info({ status: { state: server.state, ...server.status() } }, 'status');
+    else logger.info({ status: { state, waitingFor, elapsedMs: Date.now() - since, http: http?.url ?? null } }, 'status');
+  };
+  process.on('SIGINT', onSignal).on('SIGTERM', onSignal).on('SIGUSR2', onStatus);
+  try {
+    return await runServer();
+  } finally {
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal).off('SIGUSR2', onStatus);
+  }
+
+  async function runServer(): Promise<number> {
+    try {
+      const env = process.env;
+      const port = opts.httpPort !== undefined ? parsePort(opts.httpPort, '--http-port') : env.PARTITA_HTTP_PORT ? parsePort(env.PARTITA_HTTP_PORT, 'PARTITA_HTTP_PORT') : undefined;
+      const bootFile = resolveBootFile(opts.boot);
+      const loaded = await Promise.race([loadApp(bootFile), stopRequested]);
+      // Nothing of ours is open yet (an import cannot be cancelled; the exit ends it).
+      if (typeof loaded === 'string') return aborted(loaded);
+      const app = loaded;
+      const cfg = app.config.http;
+      // Up before the consumers start, so probes answer while connecting: alive, not ready.
+      if (opts.http !== false && cfg.enabled) {
+        waitingFor = 'the HTTP endpoint to bind';
+        http = await startHttpServer(() => server, {
+          host: opts.httpHost ?? env.PARTITA_HTTP_HOST ?? cfg.host,
+          port: port ?? cfg.port,
+          maxEventLoopLagMs: cfg.maxEventLoopLagMs,
+          poolDeadAfterMs: cfg.poolDeadAfterMs,
+          logger,
+        });
+      }
+      if (state === 'aborting') {
+        await http?.close();
+        return aborted(await stopRequested);
+      }
+      waitingFor = describeStart(app, opts.consumerGroups);
+      // A fetcher that cannot recover: the server stops itself; exit 1 so a supervisor restarts us.
+      const starting = Server.start({ app, bootFile, consumerGroups: opts.consumerGroups, logger, onFatal: () => fatal() });
+      const first = await Promise.race([starting, stopRequested]);
+      if (typeof first === 'string') return abortStart(first, app, starting);
+      server = first;
+      state = 'running';
+      waitingFor = 'nothing (running)';
+    } catch (err) {
+      await http?.close();
+      return fail(err);
+    }
+    const running = server;
+    const outcome = await Promise.race([stopRequested, crashed]);
+    let code = 0;
+    try {
+      // After a crash the server is stopping itself already; stop() hands back that same stop.
+      await running.stop();
+      if (outcome === 'crashed') code = 1;
+    } catch (err) {
+      code = fail(err);
+    }
+    await http?.close();
+    return code;
+  }
+
+  function aborted(signal: NodeJS.Signals): number {
+    logger.info({ signal, elapsedMs: Date.now() - since }, `start aborted by ${signal}: everything it opened is closed`);
+    return 0;
+  }
+
+  /**
+   * A signal came while Server.start() runs. It cannot be cancelled from here
+   * (kafkajs finishes its connection retries), so wait — at most
+   * shutdownTimeoutMs, the budget of any stop — for it to settle: a start
+   * that fails has closed what it opened (worker pool, kafkajs clients); one
+   * that succeeds gets a graceful stop. If it does not settle in time, exit
+   * anyway (worker threads and connections end with the process), exit 1.
+   */
+  async function abortStart(signal: NodeJS.Signals, app: App, starting: Promise<Server>): Promise<number> {
+    const budgetMs = app.config.shutdownTimeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const settled = await Promise.race([
+      starting.then(
+        (s) => ({ server: s }),
+        (err: unknown) => ({ err }),
+      ),
+      new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), budgetMs))),
+    ]);
+    clearTimeout(timer);
+    let code = 0;
+    if (settled === undefined) {
+      logger.error({ signal, waitingFor, budgetMs }, `start aborted by ${signal}, but it did not settle within shutdownTimeoutMs (${budgetMs} ms; still waiting for ${waitingFor}): exiting anyway`);
+      await http?.close();
+      return 1;
+    }
+    if ('err' in settled) {
+      logger.info({ err: settled.err }, 'the aborted start failed meanwhile and closed what it had opened');
+    } else {
+      server = settled.server;
+      logger.info('the aborted start completed meanwhile: stopping the server gracefully');
+      try {
+        await settled.server.stop();
+      } catch (err) {
+        code = fail(err);
+      }
+    }
+    await http?.close();
+    if (code === 0) aborted(signal);
+    return code;
+  }
+}
+
+/** What Server.start() waits for, for the status while starting. */
+function describeStart(app: App, names: string[] | undefined): string {
+  let groups = app.consumerGroups;
+  try {
+    groups = selectGroups(app, names);
+  } catch {
+    // Server.start reports an unknown group itself.
+  }
+  const brokers = [...new Set(groups.flatMap((g) => g.kafka.brokers))];
+  return `worker threads and Kafka at ${brokers.join(', ')} (consumer groups: ${groups.map((g) => g.name).join(', ')})`;
 }
 
 /** Loads the boot file named by --boot and runs `f` with the app; errors become exit codes. */
