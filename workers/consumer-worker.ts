@@ -12,7 +12,7 @@ import { PortProducer } from '../src/producer/port-producer.ts';
 import { PartitionRunner } from '../src/runtime/partition-runner.ts';
 import { publishThreadMetrics } from '../src/metrics/thread-metrics.ts';
 import type { BootMessage, WorkerData } from '../src/runtime/pool.ts';
-import type { BatchOutcome, HookOutcome, PingOutcome, WorkerTask } from '../src/runtime/wire.ts';
+import { admitted, type BatchOutcome, type HookOutcome, type PingOutcome, type WorkerTask } from '../src/runtime/wire.ts';
 
 const { bootFile, metricsChannel, metricsIntervalMs } = workerData as WorkerData;
 if (metricsChannel) publishThreadMetrics(metricsChannel, threadId, metricsIntervalMs ?? 5000);
@@ -32,6 +32,8 @@ export default async function handle(task: WorkerTask): Promise<BatchOutcome | H
   const { runner: r } = await booted;
   switch (task.kind) {
     case 'batch':
+      // A batch fenced while it waited for this thread never enters consume() (see Gate).
+      if (!admitted(task.gate)) return { threadId, withdrawn: true, commitOffset: null, durationMs: 0 };
       return r.runBatch(task.group, unpackBatch(task.packed), task.attempt, task.nextOffset);
     case 'revoke':
       return r.revoke(task.group, task.topic, task.partition);

@@ -1,7 +1,7 @@
 /**
  * Boot file of the Partita contenders. Env: BENCH_BROKERS, BENCH_TOPIC,
  * BENCH_GROUP, BENCH_BACKEND (pool|inline), BENCH_WORKERS, BENCH_WORK,
- * BENCH_HASH_ROUNDS, BENCH_PREFETCH, BENCH_MAX_BYTES_PER_PARTITION.
+ * BENCH_HASH_ROUNDS, BENCH_PREFETCH, BENCH_MAX_BYTES_PER_PARTITION, BENCH_MAX_MESSAGES.
  * Defaults otherwise: the point is to measure what users get.
  */
 import { createApp } from 'partita';
@@ -17,6 +17,7 @@ export default createApp({
     [env.BENCH_GROUP ?? 'bench']: {
       prefetch: Number(env.BENCH_PREFETCH ?? 2),
       maxBytesPerPartition: Number(env.BENCH_MAX_BYTES_PER_PARTITION ?? 1024 * 1024),
+      ...(env.BENCH_MAX_MESSAGES ? { maxMessages: Number(env.BENCH_MAX_MESSAGES) } : {}),
       // Frequent commits: the run ends at the last commit.
       commitIntervalMs: 100,
       topics: {

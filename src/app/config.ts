@@ -35,6 +35,12 @@ export interface KafkaConfig {
 export interface GroupSettings {
   /** Batches queued per partition beyond the one being processed; when full the partition is paused. @default 2 */
   prefetch?: number;
+  /**
+   * Most messages in one batch handed to consume(); a larger fetch is split. Bounds the work a
+   * partition has in flight, hence what a rebalance re-delivers to the partition's next owner.
+   * @default 1000
+   */
+  maxMessages?: number;
   /** How often processed offsets are committed; also committed on revoke and shutdown. @default 1000 */
   commitIntervalMs?: number;
   /** @default 30000 */
@@ -81,6 +87,8 @@ export interface TopicOptions<P = any> {
   manualOffsets?: boolean;
   /** Overrides the group's retry backoff for this topic. */
   retryBackoff?: { initialMs?: number; maxMs?: number };
+  /** Overrides the group's maxMessages (most messages per consume() call) for this topic. */
+  maxMessages?: number;
   /** A batch running longer fails with JOB_TIMEOUT (retried / dead-lettered); the consumer's `signal` aborts. @default none */
   timeoutMs?: number;
   /** Move messages that keep failing to this topic instead of retrying forever. */
@@ -172,6 +180,7 @@ const kafkaShape = {
 
 const groupSettingsShape = {
   prefetch: z.number().int().min(1).max(1000).optional(),
+  maxMessages: z.number().int().min(1).max(1_000_000).optional(),
   commitIntervalMs: z.number().int().min(0).optional(),
   sessionTimeoutMs: positiveInt.optional(),
   heartbeatIntervalMs: positiveInt.optional(),
@@ -193,6 +202,7 @@ const topicSchema = z
     filter: fn('message) => boolean').optional(),
     manualOffsets: z.boolean().optional(),
     retryBackoff: z.object({ initialMs: positiveInt.optional(), maxMs: positiveInt.optional() }).strict().optional(),
+    maxMessages: z.number().int().min(1).max(1_000_000).optional(),
     timeoutMs: positiveInt.optional(),
     responder: z.custom<ResponderClass>(isResponderClass, { message: 'must be a Responder subclass with static topics' }).optional(),
     kafkaTopic: z
@@ -266,6 +276,7 @@ export interface TopicRoute {
   filter: ((message: Message<any>) => boolean) | undefined;
   manualOffsets: boolean;
   retryBackoff: { initialMs: number; maxMs: number };
+  maxMessages: number;
   timeoutMs: number | undefined;
   deadLetter: Required<DeadLetterOptions> | undefined;
   responder: ResponderClass | undefined;
@@ -294,6 +305,7 @@ export interface ResolvedConfig {
 
 const settingDefaults: ResolvedGroupSettings = {
   prefetch: 2,
+  maxMessages: 1000,
   commitIntervalMs: 1000,
   sessionTimeoutMs: 30_000,
   heartbeatIntervalMs: 3000,
@@ -385,6 +397,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
         filter: t.filter,
         manualOffsets: t.manualOffsets ?? false,
         retryBackoff: { ...settings.retryBackoff, ...t.retryBackoff },
+        maxMessages: t.maxMessages ?? settings.maxMessages,
         timeoutMs: t.timeoutMs,
         deadLetter: t.deadLetter ? { maxRetries: 3, retryMalformed: false, ...t.deadLetter } : undefined,
         responder: t.responder,

@@ -7,10 +7,11 @@ import { packBatch, type RawBatch } from '../messages/raw-batch.ts';
 import type { PartitionRunner } from './partition-runner.ts';
 import { ThreadTerminatedError, type WorkerPool } from './pool.ts';
 import { JobTimeoutError, serializeError } from '../errors.ts';
-import type { BatchOutcome, HookOutcome } from './wire.ts';
+import { admitted, type BatchOutcome, type Gate, type HookOutcome } from './wire.ts';
 
 export interface Executor {
-  run(route: TopicRoute, raw: RawBatch, attempt: number, nextOffset: number): Promise<BatchOutcome>;
+  /** Runs the batch unless its gate was fenced before it could start (then `withdrawn`). */
+  run(route: TopicRoute, raw: RawBatch, attempt: number, nextOffset: number, gate: Gate): Promise<BatchOutcome>;
   revoke(route: TopicRoute, partition: number): Promise<HookOutcome | undefined>;
   /** Thread id the partition runs on ('inline' for the main thread), if known. */
   threadOf(route: TopicRoute, partition: number): number | 'inline' | undefined;
@@ -27,9 +28,9 @@ export class PoolExecutor implements Executor {
     readonly graceMsOf: (group: string) => number,
   ) {}
 
-  async run(route: TopicRoute, raw: RawBatch, attempt: number, nextOffset: number): Promise<BatchOutcome> {
+  async run(route: TopicRoute, raw: RawBatch, attempt: number, nextOffset: number, gate: Gate): Promise<BatchOutcome> {
     const key = partitionKey(route.group, route.topic, raw.partition);
-    const task = { kind: 'batch' as const, group: route.group, topic: route.topic, partition: raw.partition, attempt, nextOffset, packed: packBatch(raw) };
+    const task = { kind: 'batch' as const, group: route.group, topic: route.topic, partition: raw.partition, attempt, nextOffset, packed: packBatch(raw), gate };
     if (route.timeoutMs === undefined) return this.pool.runBatch(key, task);
     // The worker enforces timeoutMs + grace itself; this deadline only catches a thread
     // that cannot (a synchronous loop), a little later so the worker gets to answer first.
@@ -56,7 +57,8 @@ export class PoolExecutor implements Executor {
 export class InlineExecutor implements Executor {
   constructor(readonly runner: PartitionRunner) {}
 
-  run(route: TopicRoute, raw: RawBatch, attempt: number, nextOffset: number): Promise<BatchOutcome> {
+  run(route: TopicRoute, raw: RawBatch, attempt: number, nextOffset: number, gate: Gate): Promise<BatchOutcome> {
+    if (!admitted(gate)) return Promise.resolve({ threadId: 0, withdrawn: true, commitOffset: null, durationMs: 0 });
     return this.runner.runBatch(route.group, raw, attempt, nextOffset);
   }
 

@@ -2,22 +2,32 @@
  * Per-partition scheduling for one consumer group.
  *
  * Hot path: the fetcher calls `accept()` synchronously for every batch and
- * returns to kafkajs at once; the scheduler queues the batch and dispatches it
- * when the partition has nothing in flight. Invariants:
+ * returns to kafkajs at once; the scheduler splits it into batches of at most
+ * `maxMessages`, queues them and dispatches one when the partition has
+ * nothing in flight. Invariants:
  *  - one batch in flight per partition, batches in offset order;
  *  - at most `prefetch` batches queued per partition; reaching that pauses the
  *    partition in kafkajs, draining below it resumes it (memory is bounded by
- *    prefetch × maxBytesPerPartition per partition, whatever the backlog);
+ *    prefetch × maxMessages per partition plus one fetch, whatever the backlog);
  *  - the processed watermark only moves when a batch (or a marked message)
  *    completes, so commits never pass unprocessed offsets;
- *  - a failed batch pauses its partition, drops what was queued behind it and,
- *    after a backoff, seeks kafkajs back to the first unprocessed offset;
- *  - with a dead-letter topic, a message that keeps failing is found (from the
- *    error, or by re-running the batch one message at a time: "isolation"),
- *    produced to the DLQ, and only once Kafka acknowledged that write does
- *    the offset move past it;
+ *  - rebalance: `hold()` (the group is rebalancing) stops dispatching and
+ *    fences every partition, so a batch already handed to a busy thread but
+ *    not started never starts (see Gate in wire.ts); `assigned()` then drops
+ *    the partitions that went elsewhere and releases the rest. So a moved
+ *    partition re-delivers at most its one started batch (≤ maxMessages);
+ *  - a failed batch is retried from memory (no re-fetch): after a backoff the
+ *    unprocessed rest of it runs again, ahead of what is queued behind it;
+ *  - with a dead-letter topic, the failing message is known from the error
+ *    (PayloadError / error.offset), from the consumer's marks (the first
+ *    unmarked message, as Karafka does), or by running the batch again one
+ *    message at a time ("isolation"); each call that contained a message
+ *    counts as one of its attempts, and after `maxRetries + 1` calls it is
+ *    produced to the DLQ. Only once Kafka acknowledged that write does the
+ *    offset move past it;
  *  - when a worker thread dies, its partitions restart from their processed
- *    watermark on a live thread with fresh consumer instances.
+ *    watermark with fresh consumer instances (re-fetched from Kafka when that
+ *    watermark is behind what is still in memory).
  */
 import type { ConsumerGroupRoute, TopicRoute } from '../app/config.ts';
 import { ConsumerError, serializeError, type SerializedError } from '../errors.ts';
@@ -26,7 +36,7 @@ import type { RawBatch } from '../messages/raw-batch.ts';
 import type { DeadLetterDispatcher } from './dead-letter.ts';
 import type { Executor } from './executors.ts';
 import type { OffsetTracker } from './offset-tracker.ts';
-import type { BatchOutcome } from './wire.ts';
+import type { BatchOutcome, Gate } from './wire.ts';
 
 /** What the scheduler asks of the fetcher (kafkajs consumer). */
 export interface FetchControl {
@@ -49,16 +59,26 @@ class PartitionState {
   fetchPosition: number | null = null;
   /** The first offset this process accepted for the partition (where a lost instance restarts if nothing was processed). */
   firstOffset: number | null = null;
+  /** Which call of the head batch's messages the next dispatch is (1 = first delivery). */
   attempt = 1;
+  /** During isolation: the attempt each isolated message starts at (the calls that already contained it, + 1). */
+  isolationAttempt = 1;
   paused = false;
-  /** Set while waiting to seek back (retry backoff) or while a dead-letter write is pending: nothing is dispatched. */
+  /** Set during a retry backoff: nothing is dispatched. */
   retryTimer: NodeJS.Timeout | null = null;
+  /** Waiting for kafkajs to deliver again from a seek: fetched batches are dropped until then. */
+  seeking = false;
   deadLettering = false;
   /** While set, offsets below it run one message per batch, to find the poison message. */
   isolateUntil: number | null = null;
-  /** Dead-lettered offsets to drop when the messages before them are delivered again. */
+  /** The message a failure of the head batch was pinned on (kept across its retries). */
+  suspect: number | null = null;
+  /** Dead-lettered offsets to drop when the messages before them are fetched again. */
   readonly skip = new Set<number>();
   revoked = false;
+  /** Shared with worker threads: a batch runs only if this still holds the epoch it was sent with. */
+  readonly fence = new Int32Array(new SharedArrayBuffer(4));
+  epoch = 0;
   processedMessages = 0;
   lastError: SerializedError | null = null;
   constructor(
@@ -67,7 +87,17 @@ class PartitionState {
   ) {}
 
   get blocked(): boolean {
-    return this.retryTimer !== null || this.deadLettering;
+    return this.retryTimer !== null || this.deadLettering || this.seeking;
+  }
+
+  get gate(): Gate {
+    return { fence: this.fence.buffer as SharedArrayBuffer, epoch: this.epoch };
+  }
+
+  /** Withdraws every batch handed out so far that has not started (a new epoch). */
+  fenceOff(): void {
+    this.epoch = (this.epoch + 1) | 0;
+    Atomics.store(this.fence, 0, this.epoch);
   }
 }
 
@@ -122,6 +152,8 @@ export class Scheduler {
   readonly #deps: SchedulerDeps;
   readonly #partitions = new Map<string, PartitionState>();
   #stopping = false;
+  /** The group is rebalancing: nothing is dispatched until the new assignment is known. */
+  #holding = false;
 
   constructor(deps: SchedulerDeps) {
     this.#deps = deps;
@@ -136,16 +168,12 @@ export class Scheduler {
   accept(route: TopicRoute, raw: RawBatch, nextOffset: number): void {
     if (this.#stopping) return;
     const state = this.#state(route, raw.partition);
-    if (state.blocked) return; // a seek back is pending; kafkajs will deliver these offsets again
+    if (state.seeking) return; // kafkajs will deliver these offsets again, from the seek
     const startOffset = state.fetchPosition ?? raw.offsets[0] ?? nextOffset;
     state.firstOffset ??= startOffset;
     state.fetchPosition = nextOffset;
     if (state.skip.size > 0) raw = withoutOffsets(raw, state.skip);
-    if (state.isolateUntil !== null && raw.offsets.length > 1 && raw.offsets[0]! < state.isolateUntil) {
-      state.queue.push(...isolate(raw, startOffset, nextOffset, state.isolateUntil));
-    } else {
-      state.queue.push({ raw, startOffset, nextOffset });
-    }
+    state.queue.push(...split(raw, startOffset, nextOffset, route.maxMessages));
     if (state.queue.length >= this.#deps.group.settings.prefetch && !state.paused) {
       state.paused = true;
       this.#deps.fetch.pause(route.topic, raw.partition);
@@ -164,7 +192,7 @@ export class Scheduler {
   }
 
   #pump(state: PartitionState): void {
-    while (!state.inFlight && !state.blocked && !state.revoked && !this.#stopping) {
+    while (!state.inFlight && !state.blocked && !state.revoked && !this.#stopping && !this.#holding) {
       const batch = state.queue.shift();
       if (!batch) return;
       if (state.paused && state.queue.length < this.#deps.group.settings.prefetch) {
@@ -177,7 +205,7 @@ export class Scheduler {
         continue;
       }
       const executor = this.#deps.executorFor(state.route);
-      const run = executor.run(state.route, batch.raw, state.attempt, batch.nextOffset);
+      const run = executor.run(state.route, batch.raw, state.attempt, batch.nextOffset, state.gate);
       state.inFlight = run
         .then(
           (outcome) => this.#completed(state, batch, outcome),
@@ -200,19 +228,35 @@ export class Scheduler {
   #completed(state: PartitionState, batch: QueuedBatch, outcome: BatchOutcome): void {
     state.inFlight = null;
     if (state.revoked) return;
+    if (outcome.withdrawn) {
+      // Fenced before it started (a rebalance): it runs later, first in line, if the partition stays.
+      state.queue.unshift(batch);
+      this.#pump(state);
+      return;
+    }
     if (outcome.error) {
       this.#deps.onFailed?.(state.route, state.partition, outcome.error, outcome);
       this.#failed(state, batch, outcome.error, { commitOffset: outcome.commitOffset, failedOffset: outcome.failedOffset, instanceLost: outcome.instanceReset === true, counts: true });
       return;
     }
     if (outcome.commitOffset !== null) this.#deps.offsets.markProcessed(state.route.topic, state.partition, outcome.commitOffset);
-    state.attempt = 1;
+    this.#passed(state, batch.nextOffset);
     state.lastError = null;
-    if (state.isolateUntil !== null && batch.nextOffset >= state.isolateUntil) state.isolateUntil = null;
     for (const o of state.skip) if (o < batch.nextOffset) state.skip.delete(o);
     state.processedMessages += batch.raw.offsets.length;
     this.#deps.onProcessed?.(state.route, state.partition, batch.raw.offsets.length, outcome);
     this.#pump(state);
+  }
+
+  /** The messages before `nextOffset` are done with: the attempt count starts over (or at the isolation's base). */
+  #passed(state: PartitionState, nextOffset: number): void {
+    if (state.suspect !== null && state.suspect < nextOffset) state.suspect = null;
+    if (state.isolateUntil !== null && nextOffset < state.isolateUntil) {
+      state.attempt = state.isolationAttempt;
+      return;
+    }
+    state.isolateUntil = null;
+    state.attempt = 1;
   }
 
   #failed(state: PartitionState, batch: QueuedBatch, error: SerializedError, info: FailureInfo): void {
@@ -222,36 +266,62 @@ export class Scheduler {
     const { partition } = state;
     if (info.commitOffset !== null) this.#deps.offsets.markProcessed(topic, partition, info.commitOffset);
     const processed = this.#deps.offsets.processed(topic, partition);
-    // A live instance keeps what it buffered, so retry the failed batch itself; a lost
-    // instance lost its buffer too, so go back to what was processed (marked) for sure.
-    const from = info.instanceLost ? (processed ?? batch.startOffset) : Math.max(batch.startOffset, processed ?? batch.startOffset);
     state.lastError = error;
-    state.queue.length = 0;
-    this.#pause(state);
-
-    const malformed = error.code === 'PAYLOAD_INVALID';
-    const exhausted = deadLetter !== undefined && info.counts && (state.attempt > deadLetter.maxRetries || (malformed && !deadLetter.retryMalformed));
-    if (exhausted && this.#deps.deadLetters) {
-      const index = info.failedOffset !== undefined ? batch.raw.offsets.indexOf(info.failedOffset) : batch.raw.offsets.length === 1 ? 0 : -1;
-      if (index >= 0) {
-        this.#logFailure(state, error, `moving ${topic}/${partition}@${batch.raw.offsets[index]} to dead-letter topic ${deadLetter.topic} after ${state.attempt} attempt(s)`);
-        this.#deadLetter(state, batch, index, error, state.attempt, from, 1);
-        return;
-      }
-      // Which message fails is unknown: run the batch again one message at a time to find it.
-      state.isolateUntil = batch.nextOffset;
-      state.attempt = 1;
-      this.#logFailure(state, error, `batch ${topic}/${partition}@${batch.startOffset}-${batch.nextOffset - 1} exhausted its retries; re-running it one message at a time from ${from} to find the failing message`);
-      this.#deps.onRetry?.(state.route, partition);
-      this.#seekLater(state, from, 0);
-      return;
-    }
     const { initialMs, maxMs } = state.route.retryBackoff;
     const delay = Math.min(maxMs, initialMs * 2 ** (state.attempt - 1));
-    this.#logFailure(state, error, `${info.instanceLost ? 'consumer instance lost' : 'consume failed'} for ${topic}/${partition}; retrying from offset ${from} in ${delay} ms`, { attempt: state.attempt, retryFrom: from, retryInMs: delay });
+
+    // A lost instance lost what it buffered too: go back to what was processed (marked) for
+    // sure. If that is before this batch, those messages are no longer in memory: re-fetch.
+    if (info.instanceLost) {
+      const from = processed ?? state.firstOffset ?? batch.startOffset;
+      if (from < batch.startOffset) {
+        this.#logFailure(state, error, `consumer instance lost for ${topic}/${partition}; re-reading from offset ${from} in ${delay} ms`, { attempt: state.attempt, retryFrom: from, retryInMs: delay });
+        if (info.counts) state.attempt += 1;
+        this.#deps.onRetry?.(state.route, partition);
+        this.#rewind(state, from, delay);
+        return;
+      }
+    }
+    const rest = rowsFrom(batch, Math.max(batch.startOffset, processed ?? batch.startOffset));
+    if (rest.raw.offsets.length === 0) {
+      // Everything in it was marked before the failure: nothing left to run again.
+      this.#deps.offsets.markProcessed(topic, partition, rest.nextOffset);
+      this.#passed(state, rest.nextOffset);
+      this.#pump(state);
+      return;
+    }
+    // The message the failure is about: named by the error, the only one, or the first the
+    // consumer did not mark although it marked others in this call (it stopped there).
+    let suspect: number | undefined = info.failedOffset !== undefined && info.failedOffset >= rest.startOffset ? info.failedOffset : undefined;
+    if (suspect === undefined && rest.raw.offsets.length === 1) suspect = rest.raw.offsets[0];
+    if (suspect === undefined && info.commitOffset !== null) suspect = rest.raw.offsets[0];
+    // A retry that failed again without saying more is still about the message pinned before.
+    if (suspect === undefined && state.suspect !== null && rest.raw.offsets.includes(state.suspect)) suspect = state.suspect;
+    state.suspect = suspect ?? null;
+
+    if (deadLetter && this.#deps.deadLetters && info.counts) {
+      const malformed = error.code === 'PAYLOAD_INVALID';
+      if (suspect !== undefined && (state.attempt > deadLetter.maxRetries || (malformed && !deadLetter.retryMalformed))) {
+        this.#logFailure(state, error, `moving ${topic}/${partition}@${suspect} to dead-letter topic ${deadLetter.topic} after ${state.attempt} attempt(s)`);
+        this.#deadLetter(state, rest, rest.raw.offsets.indexOf(suspect), error, state.attempt, 1);
+        return;
+      }
+      if (suspect === undefined) {
+        // Which message fails is unknown: run the rest one message at a time to find it. This
+        // call contained them all, so each isolated message's first run is its next attempt.
+        state.attempt += 1;
+        state.isolationAttempt = state.attempt;
+        state.isolateUntil = rest.nextOffset;
+        this.#logFailure(state, error, `batch ${topic}/${partition}@${rest.startOffset}-${rest.nextOffset - 1} failed; re-running it one message at a time in ${delay} ms to find the failing message`, { attempt: state.attempt - 1, retryInMs: delay });
+        this.#deps.onRetry?.(state.route, partition);
+        this.#retryLater(state, isolate(rest), delay);
+        return;
+      }
+    }
+    this.#logFailure(state, error, `${info.instanceLost ? 'consumer instance lost' : 'consume failed'} for ${topic}/${partition}; retrying from offset ${rest.startOffset} in ${delay} ms`, { attempt: state.attempt, retryFrom: rest.startOffset, retryInMs: delay });
     if (info.counts) state.attempt += 1;
     this.#deps.onRetry?.(state.route, partition);
-    this.#seekLater(state, from, delay);
+    this.#retryLater(state, [rest], delay);
   }
 
   #logFailure(state: PartitionState, error: SerializedError, msg: string, extra: Record<string, unknown> = {}): void {
@@ -268,30 +338,43 @@ export class Scheduler {
     }
   }
 
-  /** After `delay`, re-reads the partition from `offset`: kafkajs seeks there and the partition resumes. */
-  #seekLater(state: PartitionState, offset: number, delay: number): void {
+  /** Puts `batches` back at the head of the queue and dispatches again after `delay` (the retry backoff). */
+  #retryLater(state: PartitionState, batches: QueuedBatch[], delay: number): void {
+    state.queue.unshift(...batches);
+    if (state.retryTimer) clearTimeout(state.retryTimer);
+    state.retryTimer = setTimeout(() => {
+      state.retryTimer = null;
+      this.#pump(state);
+    }, delay);
+  }
+
+  /**
+   * Re-reads the partition from `offset` (what it needs is no longer in
+   * memory): drops what is queued and, after `delay`, seeks kafkajs there.
+   */
+  #rewind(state: PartitionState, offset: number, delay: number): void {
+    state.queue.length = 0;
+    state.isolateUntil = null;
+    state.seeking = true;
+    this.#pause(state);
     if (state.retryTimer) clearTimeout(state.retryTimer);
     state.retryTimer = setTimeout(() => {
       state.retryTimer = null;
       if (state.revoked || this.#stopping) return;
-      this.#seekNow(state, offset);
+      state.seeking = false;
+      state.fetchPosition = offset;
+      this.#deps.fetch.seek(state.route.topic, state.partition, offset);
+      state.paused = false;
+      this.#deps.fetch.resume(state.route.topic, state.partition);
     }, delay);
-  }
-
-  #seekNow(state: PartitionState, offset: number): void {
-    state.queue.length = 0;
-    state.fetchPosition = offset;
-    this.#deps.fetch.seek(state.route.topic, state.partition, offset);
-    state.paused = false;
-    this.#deps.fetch.resume(state.route.topic, state.partition);
   }
 
   /**
    * Produces the poison message to the dead-letter topic; only after Kafka's
    * acknowledgement does the watermark move past it. A failed write keeps the
-   * partition paused and is retried with backoff, forever if need be.
+   * partition waiting and is retried with backoff, forever if need be.
    */
-  #deadLetter(state: PartitionState, batch: QueuedBatch, index: number, error: SerializedError, attempts: number, from: number, writeAttempt: number): void {
+  #deadLetter(state: PartitionState, batch: QueuedBatch, index: number, error: SerializedError, attempts: number, writeAttempt: number): void {
     state.deadLettering = true;
     const offset = batch.raw.offsets[index]!;
     this.#deps.deadLetters!.dispatch({ route: state.route, raw: batch.raw, index, error, attempts }).then(
@@ -299,19 +382,20 @@ export class Scheduler {
         state.deadLettering = false;
         if (state.revoked) return;
         this.#deps.onDeadLettered?.(state.route, state.partition, offset);
-        state.attempt = 1;
         state.lastError = null;
-        if (state.isolateUntil !== null && offset + 1 >= state.isolateUntil) state.isolateUntil = null;
         // Messages before the poison one in its batch may not have been processed
-        // (a consumer that writes at the end of consume()): run them again, minus it.
-        let resumeAt = offset + 1;
-        if (from < offset) {
-          state.skip.add(offset);
-          resumeAt = from;
+        // (a consumer that writes at the end of consume()): they run again, without it.
+        const remaining = withoutOffsets(batch.raw, new Set([offset]));
+        if (index === 0) this.#deps.offsets.markProcessed(state.route.topic, state.partition, offset + 1);
+        else state.skip.add(offset); // should the partition be re-read before the watermark passes it
+        if (remaining.offsets.length === 0) {
+          this.#deps.offsets.markProcessed(state.route.topic, state.partition, batch.nextOffset);
+          this.#passed(state, batch.nextOffset);
         } else {
-          this.#deps.offsets.markProcessed(state.route.topic, state.partition, offset + 1);
+          state.queue.unshift({ raw: remaining, startOffset: index === 0 ? offset + 1 : batch.startOffset, nextOffset: batch.nextOffset });
+          this.#passed(state, offset + 1);
         }
-        if (!this.#stopping) this.#seekNow(state, resumeAt);
+        this.#pump(state);
       },
       (err: unknown) => {
         if (state.revoked || this.#stopping) {
@@ -321,7 +405,7 @@ export class Scheduler {
         const { initialMs, maxMs } = state.route.retryBackoff;
         const delay = Math.min(maxMs, initialMs * 2 ** (writeAttempt - 1));
         this.#deps.logger.error({ err, topic: state.route.topic, partition: state.partition, offset, retryInMs: delay }, `dead-letter write failed; partition stays paused, retrying in ${delay} ms`);
-        setTimeout(() => this.#deadLetter(state, batch, index, error, attempts, from, writeAttempt + 1), delay);
+        setTimeout(() => this.#deadLetter(state, batch, index, error, attempts, writeAttempt + 1), delay);
       },
     );
   }
@@ -333,26 +417,55 @@ export class Scheduler {
    */
   threadLost(topic: string, partition: number): void {
     const state = this.#partitions.get(pkey(topic, partition));
-    if (!state || state.inFlight || state.revoked || state.deadLettering) return;
+    if (!state || state.inFlight || state.revoked || state.deadLettering || state.seeking) return;
     const from = this.#deps.offsets.processed(topic, partition) ?? state.firstOffset;
     if (from === null) return; // nothing was ever accepted: nothing to redo
-    this.#pause(state);
-    this.#seekLater(state, from, 0);
+    // The next batch in memory starts right there: a fresh instance simply gets it.
+    if ((state.queue[0]?.startOffset ?? state.fetchPosition) === from) return;
+    this.#rewind(state, from, 0);
   }
 
-  /** Assignment after a (re)join: partitions not in it are revoked. */
+  /**
+   * The group is rebalancing (or its kafkajs consumer restarts): which
+   * partitions stay is unknown until `assigned()`. Nothing is dispatched
+   * meanwhile, and batches handed to threads but not started are withdrawn.
+   * Resolves when the batches that had started are done.
+   */
+  hold(): Promise<void> {
+    this.#holding = true;
+    const inFlight: Array<Promise<void>> = [];
+    for (const s of this.#partitions.values()) {
+      s.fenceOff();
+      if (s.inFlight) inFlight.push(s.inFlight);
+    }
+    // Resolves once what had started is done: its offsets can still be committed in this generation.
+    return Promise.all(inFlight).then(() => {});
+  }
+
+  /**
+   * Assignment after a (re)join: partitions not in it are revoked at once
+   * (nothing more of theirs starts; their offsets are forgotten, so they are
+   * never committed by this member again), the others are released. Resolves
+   * once the revoked partitions' in-flight batches and revoked() hooks are done.
+   */
   async assigned(assignment: Record<string, number[]>): Promise<void> {
     const keep = new Set<string>();
     for (const [topic, partitions] of Object.entries(assignment)) for (const p of partitions) keep.add(pkey(topic, p));
     const gone = [...this.#partitions.entries()].filter(([k]) => !keep.has(k)).map(([, s]) => s);
-    await Promise.all(gone.map((s) => this.revoke(s.route.topic, s.partition)));
-    // A kafkajs consumer that restarted after a crash starts with no pauses; re-apply ours.
-    for (const s of this.#partitions.values()) if (s.paused) this.#deps.fetch.pause(s.route.topic, s.partition);
+    const revoking = gone.map((s) => this.revoke(s.route.topic, s.partition));
+    this.#holding = false;
+    for (const s of this.#partitions.values()) {
+      // A kafkajs consumer that restarted after a crash starts with no pauses; re-apply ours.
+      if (s.paused) this.#deps.fetch.pause(s.route.topic, s.partition);
+      this.#pump(s);
+    }
+    await Promise.all(revoking);
   }
 
   /**
-   * Stops the partition: drops queued batches, waits (bounded) for the batch
-   * in flight, runs revoked() on its instance and forgets its offsets.
+   * Stops the partition: withdraws what has not started, waits (bounded) for
+   * the batch in flight, runs revoked() on its instance. Its offsets are
+   * forgotten at once: after a revoke only the new owner commits them.
    */
   async revoke(topic: string, partition: number, waitMs = this.#deps.group.settings.sessionTimeoutMs): Promise<void> {
     const k = pkey(topic, partition);
@@ -360,9 +473,11 @@ export class Scheduler {
     if (!state) return;
     this.#partitions.delete(k);
     state.revoked = true;
+    state.fenceOff();
     state.queue.length = 0;
     if (state.retryTimer) clearTimeout(state.retryTimer);
     state.retryTimer = null;
+    this.#deps.offsets.forget(topic, partition);
     // kafkajs keeps a partition's pause across reassignments: a partition paused here and
     // assigned back later would never be fetched again, since its next state starts unpaused.
     if (state.paused) {
@@ -376,7 +491,6 @@ export class Scheduler {
     } catch (err) {
       this.#deps.logger.error({ err, topic, partition }, 'revoke failed');
     }
-    this.#deps.offsets.forget(topic, partition);
     this.#deps.logger.info({ topic, partition }, 'partition revoked');
   }
 
@@ -385,6 +499,7 @@ export class Scheduler {
     this.#stopping = true;
     const inFlight: Array<Promise<void>> = [];
     for (const s of this.#partitions.values()) {
+      s.fenceOff();
       s.queue.length = 0;
       if (s.retryTimer) clearTimeout(s.retryTimer);
       s.retryTimer = null;
@@ -439,26 +554,37 @@ function withoutOffsets(raw: RawBatch, drop: Set<number>): RawBatch {
   return keep.length === raw.offsets.length ? raw : pickRows(raw, keep);
 }
 
-/** Splits a batch into one-message batches below `until` (the rest stays one batch). */
-function isolate(raw: RawBatch, startOffset: number, nextOffset: number, until: number): QueuedBatch[] {
+/** The batch in pieces of at most `max` messages, each covering its share of [startOffset, nextOffset). */
+function split(raw: RawBatch, startOffset: number, nextOffset: number, max: number): QueuedBatch[] {
+  const n = raw.offsets.length;
+  if (n <= max) return [{ raw, startOffset, nextOffset }];
   const out: QueuedBatch[] = [];
   let start = startOffset;
-  for (let i = 0; i < raw.offsets.length; i++) {
-    const offset = raw.offsets[i]!;
-    if (offset >= until) {
-      out.push({ raw: slice(raw, i, raw.offsets.length), startOffset: start, nextOffset });
-      return out;
-    }
-    const last = i === raw.offsets.length - 1;
-    const end = last ? nextOffset : offset + 1;
-    out.push({ raw: slice(raw, i, i + 1), startOffset: start, nextOffset: end });
+  for (let i = 0; i < n; i += max) {
+    const last = i + max >= n;
+    const end = last ? nextOffset : raw.offsets[i + max]!;
+    out.push({ raw: slice(raw, i, Math.min(n, i + max)), startOffset: start, nextOffset: end });
     start = end;
   }
   return out;
 }
 
+/** One batch per message (isolation), each covering its share of the batch's offset range. */
+function isolate(batch: QueuedBatch): QueuedBatch[] {
+  return split(batch.raw, batch.startOffset, batch.nextOffset, 1);
+}
+
+/** The part of a batch from `offset` on (what a failure left unprocessed). */
+function rowsFrom(batch: QueuedBatch, offset: number): QueuedBatch {
+  if (offset <= batch.startOffset) return batch;
+  const first = batch.raw.offsets.findIndex((o) => o >= offset);
+  const raw = first < 0 ? slice(batch.raw, 0, 0) : slice(batch.raw, first, batch.raw.offsets.length);
+  return { raw, startOffset: offset, nextOffset: batch.nextOffset };
+}
+
+/** Rows [from, to) of `raw`, every column kept in step. */
 function slice(raw: RawBatch, from: number, to: number): RawBatch {
-  return pickRows(raw, Array.from({ length: to - from }, (_, k) => from + k));
+  return { ...raw, offsets: raw.offsets.slice(from, to), timestamps: raw.timestamps.slice(from, to), keys: raw.keys.slice(from, to), values: raw.values.slice(from, to), headers: raw.headers.slice(from, to) };
 }
 
 /** A batch of the given rows of `raw`, every column kept in step. */

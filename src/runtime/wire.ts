@@ -16,6 +16,28 @@ export interface BatchTask {
   nextOffset: number;
   /** msgpackr-packed RawBatch; its buffer is transferred, not copied. */
   packed: Uint8Array;
+  /** The partition's admission gate, shared with the main thread (see Gate). */
+  gate: Gate;
+}
+
+/**
+ * Withdrawal of a batch that has not started yet. A task can wait a long
+ * time before its thread gets to it (behind other partitions' batches on a
+ * busy thread), and nothing can take it back from there. So the main thread
+ * keeps one Int32 per partition in shared memory and bumps it to withdraw
+ * every batch of that partition handed out so far; the worker runs a batch
+ * only if the value still equals the epoch the batch was sent with.
+ */
+export interface Gate {
+  /** Int32Array(1) over this buffer: the partition's current epoch. */
+  fence: SharedArrayBuffer;
+  /** The epoch this batch was sent in. */
+  epoch: number;
+}
+
+/** True when the batch may still start (its partition was not fenced since it was sent). */
+export function admitted(gate: Gate): boolean {
+  return Atomics.load(new Int32Array(gate.fence), 0) === gate.epoch;
 }
 
 export interface RevokeTask {
@@ -39,6 +61,8 @@ export type WorkerTask = BatchTask | RevokeTask | ShutdownTask | PingTask;
 
 export interface BatchOutcome {
   threadId: number;
+  /** The batch never started: its partition was fenced (rebalance or revoke) before its thread got to it. */
+  withdrawn?: true;
   /** Offset to commit for this partition after this batch, or null if nothing new may be committed. */
   commitOffset: number | null;
   /** Present when consume() (or initialized()) threw. */

@@ -12,6 +12,11 @@ import { WorkerPool } from '../../src/runtime/pool.ts';
 import { RECORDING_BOOT, readRecords, tempFile } from '../helpers/app.ts';
 import { createApp } from '../../src/index.ts';
 import { RecordingConsumer } from '../fixtures/recording-consumer.ts';
+import type { Gate } from '../../src/runtime/wire.ts';
+
+function openGate(): Gate {
+  return { fence: new SharedArrayBuffer(4), epoch: 0 };
+}
 
 test('partitions stay pinned to one thread each, balanced, instances persist until shutdown', { timeout: 60_000 }, async () => {
   const out = tempFile('records.jsonl');
@@ -28,7 +33,7 @@ test('partitions stay pinned to one thread each, balanced, instances persist unt
       for (let p = 0; p < 8; p++) {
         const raw = emptyRawBatch('t', p, 100);
         appendMessage(raw, { offset: String(round), timestamp: '0', key: null, value: Buffer.from(JSON.stringify({ id: p * 100 + round })) });
-        runs.push(executor.run(route, raw, 1, round + 1).then((o) => {
+        runs.push(executor.run(route, raw, 1, round + 1, openGate()).then((o) => {
           assert.equal(o.error, undefined);
           assert.equal(o.commitOffset, round + 1);
           threadsByPartition.set(p, (threadsByPartition.get(p) ?? new Set()).add(o.threadId));
@@ -53,6 +58,37 @@ test('partitions stay pinned to one thread each, balanced, instances persist unt
   const instances = new Map<number, Set<string>>();
   for (const r of records.filter((x) => x.e === 'm')) instances.set(r.p, (instances.get(r.p) ?? new Set()).add(r.i));
   for (const [p, ids] of instances) assert.equal(ids.size, 1, `partition ${p}: one instance for all 5 batches`);
+});
+
+test('a batch fenced while it waits behind a busy thread is withdrawn there and never enters consume()', { timeout: 60_000 }, async () => {
+  const out = tempFile('records.jsonl');
+  // The recording consumer sleeps PARTITA_TEST_DELAY_MS per batch with a timer; a busy *thread*
+  // needs a synchronous hog: many messages of a 300 ms batch on the same (only) thread.
+  Object.assign(process.env, { PARTITA_TEST_OUT: out, PARTITA_TEST_GROUP: 'g', PARTITA_TEST_TOPIC: 't', PARTITA_TEST_DELAY_MS: '0', PARTITA_TEST_BUSY_MS: '300' });
+  const route = createApp({ kafka: { brokers: ['127.0.0.1:9092'] }, routes: { g: { topics: { t: { consumer: RecordingConsumer } } } } }).route('g', 't')!;
+  const pool = new WorkerPool({ bootFile: RECORDING_BOOT, threads: 1 });
+  const executor = new PoolExecutor(pool, () => 5000);
+  const batch = (p: number, id: number) => {
+    const raw = emptyRawBatch('t', p, 100);
+    appendMessage(raw, { offset: '0', timestamp: '0', key: null, value: Buffer.from(JSON.stringify({ id })) });
+    return raw;
+  };
+  try {
+    await pool.ready();
+    const busy = executor.run(route, batch(0, 1), 1, 1, openGate()); // occupies the thread
+    const gate = openGate();
+    const waiting = executor.run(route, batch(1, 2), 1, 1, gate); // waits behind it on the same thread
+    await new Promise((r) => setTimeout(r, 50));
+    Atomics.store(new Int32Array(gate.fence), 0, 1); // the partition is revoked meanwhile
+    const [first, second] = await Promise.all([busy, waiting]);
+    assert.equal(first.error, undefined);
+    assert.equal(second.withdrawn, true, 'withdrawn');
+    const ids = readRecords(out).filter((r) => r.e === 'm').map((r) => r.id);
+    assert.deepEqual(ids, [1], 'the fenced batch never ran');
+  } finally {
+    delete process.env.PARTITA_TEST_BUSY_MS;
+    await pool.destroy();
+  }
 });
 
 test('a boot file that fails to load in the workers is reported by ready()', { timeout: 30_000 }, async () => {

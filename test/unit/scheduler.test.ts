@@ -12,7 +12,7 @@ import { appendMessage, emptyRawBatch, type RawBatch } from '../../src/messages/
 import type { Executor } from '../../src/runtime/executors.ts';
 import { OffsetTracker } from '../../src/runtime/offset-tracker.ts';
 import { Scheduler } from '../../src/runtime/scheduler.ts';
-import type { BatchOutcome } from '../../src/runtime/wire.ts';
+import { admitted, type BatchOutcome } from '../../src/runtime/wire.ts';
 
 class Noop extends Consumer {
   consume(): void {}
@@ -24,10 +24,10 @@ function raw(partition: number, from: number, count: number): RawBatch {
   return b;
 }
 
-function harness(opts: { prefetch?: number; fail?: (b: RawBatch, attempt: number) => boolean } = {}) {
+function harness(opts: { prefetch?: number; maxMessages?: number; fail?: (b: RawBatch, attempt: number) => boolean } = {}) {
   const app = createApp({
     kafka: { brokers: ['127.0.0.1:9092'] },
-    routes: { g: { prefetch: opts.prefetch ?? 2, retryBackoff: { initialMs: 20, maxMs: 40 }, topics: { t: { consumer: Noop } } } },
+    routes: { g: { prefetch: opts.prefetch ?? 2, maxMessages: opts.maxMessages ?? 1000, retryBackoff: { initialMs: 20, maxMs: 40 }, topics: { t: { consumer: Noop } } } },
   });
   const group = app.group('g')!;
   const route = group.topics[0]!;
@@ -36,13 +36,15 @@ function harness(opts: { prefetch?: number; fail?: (b: RawBatch, attempt: number
   let running = 0;
   let maxRunning = 0;
   const executor: Executor = {
-    run: (_r, b, attempt, nextOffset) =>
+    run: (_r, b, attempt, nextOffset, gate) =>
       new Promise<BatchOutcome>((resolve) => {
         running += 1;
         maxRunning = Math.max(maxRunning, running);
         calls.push(`run p${b.partition} ${b.offsets[0]}-${b.offsets.at(-1)} a${attempt}`);
         pending.push(() => {
           running -= 1;
+          // Like a worker thread getting to a task that waited behind others: a fenced one never starts.
+          if (!admitted(gate)) return resolve({ threadId: 1, commitOffset: null, durationMs: 0, withdrawn: true });
           const failed = opts.fail?.(b, attempt) ?? false;
           resolve(failed ? { threadId: 1, commitOffset: null, durationMs: 0, error: { name: 'Error', message: 'boom' } } : { threadId: 1, commitOffset: nextOffset, durationMs: 0 });
         });
@@ -107,25 +109,58 @@ test('a batch emptied by the filter still moves the watermark, in order', async 
   assert.equal(h.scheduler.fetchPosition('t', 0), 7);
 });
 
-test('a failure pauses, drops the queue, backs off, seeks to the first unprocessed offset and retries with attempt+1', async () => {
-  const h = harness({ fail: (b, attempt) => b.offsets[0] === 5 && attempt === 1 });
+test('a failure backs off and retries the unprocessed rest from memory (attempt+1), before what is queued behind it; no re-fetch', async () => {
+  const h = harness({ prefetch: 10, fail: (b, attempt) => b.offsets[0] === 5 && attempt === 1 });
   h.scheduler.accept(h.route, raw(0, 0, 5), 5);
   h.scheduler.accept(h.route, raw(0, 5, 5), 10);
   h.scheduler.accept(h.route, raw(0, 10, 5), 15);
   await h.finishOne(); // 0-4 ok
   await h.finishOne(); // 5-9 fails
   assert.equal(h.offsets.processed('t', 0), 5);
-  assert.equal(h.calls.at(-1), 'pause p0', 'the failing partition is paused');
-  assert.ok(!h.calls.includes('run p0 10-14 a1'), 'the batch behind the failure is dropped, not run');
-  h.scheduler.accept(h.route, raw(0, 10, 5), 15); // arrives during backoff: ignored
+  assert.ok(!h.calls.includes('run p0 10-14 a1'), 'nothing runs during the backoff');
+  h.scheduler.accept(h.route, raw(0, 15, 5), 20); // fetching goes on meanwhile: queued, not dropped
   await new Promise((r) => setTimeout(r, 60));
-  assert.deepEqual(h.calls.slice(-2), ['seek p0 5', 'resume p0']);
-  assert.equal(h.scheduler.fetchPosition('t', 0), 5);
-  h.scheduler.accept(h.route, raw(0, 5, 10), 15); // re-fetched from the seek point
-  assert.equal(h.calls.at(-1), 'run p0 5-14 a2');
+  assert.equal(h.calls.at(-1), 'run p0 5-9 a2');
+  assert.ok(!h.calls.some((c) => c.startsWith('seek')), 'the retry does not seek kafkajs');
   await h.finishOne();
-  assert.equal(h.offsets.processed('t', 0), 15);
-  assert.equal(h.scheduler.status()[0]!.attempt, 1, 'attempt resets after success');
+  assert.equal(h.calls.at(-1), 'run p0 10-14 a1', 'attempt resets after success');
+  await h.finishOne();
+  await h.finishOne();
+  assert.equal(h.offsets.processed('t', 0), 20);
+});
+
+test('a fetched batch larger than maxMessages is split, each part covering its share of the offsets', async () => {
+  const h = harness({ prefetch: 100, maxMessages: 4 });
+  h.scheduler.accept(h.route, raw(0, 0, 10), 12); // 10, 11: e.g. a transaction marker after the last record
+  assert.deepEqual(h.calls, ['run p0 0-3 a1']);
+  await h.finishOne();
+  assert.equal(h.offsets.processed('t', 0), 4);
+  await h.finishOne();
+  assert.equal(h.calls.at(-1), 'run p0 8-9 a1');
+  assert.equal(h.offsets.processed('t', 0), 8);
+  await h.finishOne();
+  assert.equal(h.offsets.processed('t', 0), 12);
+});
+
+test('hold() during a rebalance: a batch handed out but not started never starts; assigned() drops revoked partitions and resumes kept ones in order', async () => {
+  const h = harness({ prefetch: 10 });
+  h.scheduler.accept(h.route, raw(0, 0, 5), 5); // handed out (not started: the fake starts it at finishOne)
+  h.scheduler.accept(h.route, raw(0, 5, 5), 10);
+  h.scheduler.accept(h.route, raw(1, 0, 5), 5);
+  h.scheduler.accept(h.route, raw(1, 5, 5), 10);
+  assert.deepEqual(h.calls, ['run p0 0-4 a1', 'run p1 0-4 a1']);
+  h.scheduler.hold();
+  await h.finishOne(); // p0's batch reaches its thread: withdrawn
+  await h.finishOne(); // p1's too
+  assert.equal(h.offsets.processed('t', 0), undefined, 'a withdrawn batch did not run');
+  assert.equal(h.calls.length, 2, 'nothing dispatched while holding');
+  await h.scheduler.assigned({ t: [1] });
+  assert.ok(h.calls.includes('revoke'), 'p0 revoked');
+  assert.deepEqual(h.calls.filter((c) => c.startsWith('run')).slice(2), ['run p1 0-4 a1'], 'p1 resumes with its withdrawn batch first; p0 never runs again');
+  await h.finishOne();
+  await h.finishOne();
+  assert.equal(h.offsets.processed('t', 1), 10);
+  assert.equal(h.offsets.processed('t', 0), undefined);
 });
 
 test('revoking a paused partition resumes it in kafkajs (which keeps pauses across reassignments)', async () => {
@@ -142,10 +177,12 @@ test('revoking a paused partition resumes it in kafkajs (which keeps pauses acro
 test('revoke waits for the in-flight batch, then revokes the instance and forgets the partition', async () => {
   const h = harness();
   h.scheduler.accept(h.route, raw(0, 0, 5), 5);
+  h.scheduler.accept(h.route, raw(0, 5, 5), 10);
   const revoked = h.scheduler.revoke('t', 0, 5000);
   await new Promise((r) => setImmediate(r));
   assert.ok(!h.calls.includes('revoke'), 'not while the batch runs');
   await h.finishOne();
+  assert.ok(!h.calls.includes('run p0 5-9 a1'), 'what was queued never runs');
   await revoked;
   assert.equal(h.calls.at(-1), 'revoke');
   assert.equal(h.offsets.processed('t', 0), undefined);
