@@ -7,45 +7,26 @@
  * kafkajs runs with autoCommit off and auto-resolve off: `resolveOffset` only
  * moves the fetch position; commits are explicit, of processed offsets only.
  */
-import kafkajs, { type Consumer as KafkajsConsumer, type EachBatchPayload, type Kafka as KafkajsClient, type SASLOptions } from 'kafkajs';
-import type { ConsumerGroupRoute, ResolvedKafkaConfig, TopicRoute } from '../app/config.ts';
+import type { Consumer as KafkajsConsumer, EachBatchPayload } from 'kafkajs';
+import { createKafkaClient } from '../kafka/client.ts';
+import type { ConsumerGroupRoute, TopicRoute } from '../app/config.ts';
 import { brokerConnectError, FetcherCrashedError, SubscribeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { resolveDeserializer } from '../messages/deserializers.ts';
 import { Message } from '../messages/messages.ts';
 import { appendMessage, emptyRawBatch } from '../messages/raw-batch.ts';
-import type { OffsetTracker } from './offset-tracker.ts';
+import type { OffsetTracker, TopicPartitionOffset } from './offset-tracker.ts';
+import { verifyCommitted, type UnverifiedCommit } from './commit-check.ts';
+
+/** How often a graceful stop tries again a final commit Kafka did not acknowledge. */
+const COMMIT_RETRY_MS = 500;
+const VERIFY_RESERVE_MS = 3000;
 import type { FetchControl, Scheduler } from './scheduler.ts';
 import type { ServerMetrics } from '../metrics/server-metrics.ts';
 
-const { Kafka, logLevel } = kafkajs;
 
-/** Routes kafkajs's own log lines into pino (warnings and errors only). */
-function kafkajsLogCreator(logger: Logger) {
-  return () =>
-    ({ level, log }: { level: number; log: { message: string } & Record<string, unknown> }) => {
-      const { message, ...extra } = log;
-      // Our idempotent producers keep a bounded retry budget on purpose (a failed write fails its
-      // batch, which is retried: at least once); kafkajs's warning about it is noise here.
-      if (message?.startsWith('Limiting retries for the idempotent producer')) return;
-      if (level === logLevel.ERROR) logger.error({ kafkajs: extra }, message);
-      else if (level === logLevel.WARN) logger.warn({ kafkajs: extra }, message);
-    };
-}
-
-export function createKafkaClient(config: ResolvedKafkaConfig, logger: Logger): KafkajsClient {
-  return new Kafka({
-    clientId: config.clientId,
-    brokers: config.brokers,
-    ssl: config.ssl as boolean | undefined,
-    sasl: config.sasl as SASLOptions | undefined,
-    connectionTimeout: config.connectionTimeoutMs,
-    requestTimeout: config.requestTimeoutMs,
-    retry: { retries: config.connectRetries, initialRetryTime: 300, maxRetryTime: 5000 },
-    logLevel: logLevel.WARN,
-    logCreator: kafkajsLogCreator(logger),
-  });
-}
+// The client moved to src/kafka/client.ts; re-exported for the modules that still import it from here.
+export { createKafkaClient };
 
 export interface FetcherDeps {
   group: ConsumerGroupRoute;
@@ -70,6 +51,8 @@ export class GroupFetcher {
   #joined = false;
   #assignment: Record<string, number[]> = {};
   #stopped = false;
+  /** Offsets Kafka acknowledged during the commit under way (kafkajs's COMMIT_OFFSETS events). */
+  #acknowledged: TopicPartitionOffset[] = [];
   readonly #pendingSeeks = new Map<string, { topic: string; partition: number; offset: number }>();
 
   constructor(deps: FetcherDeps) {
@@ -145,16 +128,28 @@ export class GroupFetcher {
         }
       }
     });
-    // A rebalance is starting: commit what is processed while this generation may still commit.
+    // A rebalance is starting: which partitions stay is unknown until the join. Start nothing
+    // meanwhile (what a busy thread has not started yet is withdrawn), and commit what is
+    // processed while this generation may still commit.
     c.on(c.events.REBALANCING, () => {
       this.#joined = false;
       logger.info('group is rebalancing');
+      const settled = this.scheduler.hold();
       void this.commit();
+      // The batches that had started finish within one maxMessages batch: commit them too, which
+      // lands while the rebalance waits for the other members in most cases (fewer duplicates).
+      void settled.then(() => this.commit());
+    });
+    // kafkajs reports commits only after the coordinator acknowledged them: the truth about commits.
+    c.on(c.events.COMMIT_OFFSETS, (e) => {
+      for (const t of e.payload.topics) for (const p of t.partitions) this.#acknowledged.push({ topic: t.topic, partition: p.partition, offset: Number(String(p.offset)) });
     });
     c.on(c.events.CRASH, (e) => {
       const { error, restart } = e.payload;
       this.#joined = false;
       if (restart) {
+        // It rejoins as a new member: the partitions may go elsewhere meanwhile.
+        void this.scheduler.hold();
         logger.warn({ err: error }, 'kafkajs consumer crashed; it restarts itself');
         return;
       }
@@ -220,20 +215,35 @@ export class GroupFetcher {
     resolveOffset(lastOffset);
   }
 
-  /** Commits processed offsets (serialized: one commit at a time). Failures are logged and retried next time. */
-  commit(): Promise<void> {
-    this.#committing = this.#committing.then(async () => {
+  /**
+   * Commits processed offsets (serialized: one commit at a time) and resolves
+   * with what is still not committed. Only offsets Kafka acknowledged count:
+   * kafkajs's commitOffsets returns without committing, and without an error,
+   * while its consumer is not running (after a crash, before the restart).
+   * What was not acknowledged is logged and sent again next time.
+   */
+  commit(): Promise<TopicPartitionOffset[]> {
+    const next = this.#committing.then(async () => {
+      const { metrics, group, logger } = this.#deps;
       try {
-        await this.#deps.offsets.commit(async (offsets) => {
+        const left = await this.#deps.offsets.commit(async (offsets) => {
+          this.#acknowledged = [];
           await this.#consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })));
-          this.#deps.metrics?.committed(this.#deps.group.name, true);
+          return this.#acknowledged;
         });
+        if (left.length > 0) {
+          metrics?.committed(group.name, false);
+          logger.warn({ partitions: left.map((o) => `${o.topic}/${o.partition}@${o.offset}`) }, 'offset commit not acknowledged by Kafka (the consumer is rejoining or restarting); will retry');
+        } else metrics?.committed(group.name, true);
+        return left;
       } catch (err) {
-        this.#deps.metrics?.committed(this.#deps.group.name, false);
-        this.#deps.logger.warn({ err }, 'offset commit failed; will retry');
+        metrics?.committed(group.name, false);
+        logger.warn({ err }, 'offset commit failed; will retry');
+        return this.#deps.offsets.pending();
       }
     });
-    return this.#committing;
+    this.#committing = next.then(() => {});
+    return next;
   }
 
   /** Stops fetching new batches (pauses every assigned partition) without leaving the group. */
@@ -249,11 +259,24 @@ export class GroupFetcher {
     }
   }
 
-  /** Final commit, then leave the group and disconnect. */
-  async stop(): Promise<void> {
+  /**
+   * Final commit, then leave the group and disconnect. A final commit Kafka
+   * did not acknowledge (the consumer is restarting after a broker outage) is
+   * tried again until `deadline`. Resolves with the partitions whose commit
+   * could not be verified: Kafka's committed offset, read back with the admin
+   * API after leaving, is behind what was processed.
+   */
+  async stop(deadline = Date.now() + 10_000): Promise<UnverifiedCommit[]> {
     this.#stopped = true;
     if (this.#commitTimer) clearInterval(this.#commitTimer);
-    await this.commit();
+    let left = await this.commit();
+    // Keep a few seconds of the budget for leaving the group and reading the commits back.
+    while (left.length > 0 && Date.now() + COMMIT_RETRY_MS < deadline - VERIFY_RESERVE_MS) {
+      await new Promise((r) => setTimeout(r, COMMIT_RETRY_MS));
+      left = await this.commit();
+    }
+    const expected = this.#deps.offsets.all();
     await this.#consumer.disconnect();
+    return verifyCommitted(this.#deps.group, expected, this.#deps.logger, Math.max(1000, deadline - Date.now() - 500));
   }
 }

@@ -46,16 +46,26 @@ export class OffsetTracker {
     return out;
   }
 
-  /** Commits everything pending through `commit`; on failure nothing is recorded (retried next time). */
-  async commit(commit: (offsets: TopicPartitionOffset[]) => Promise<void>): Promise<TopicPartitionOffset[]> {
+  /**
+   * Commits everything pending through `send`, which resolves with what Kafka
+   * acknowledged. Only that counts as committed; the rest stays pending and is
+   * sent again next time (also when `send` throws). Returns what is still pending.
+   */
+  async commit(send: (offsets: TopicPartitionOffset[]) => Promise<TopicPartitionOffset[]>): Promise<TopicPartitionOffset[]> {
     const batch = this.pending();
     if (batch.length === 0) return batch;
-    await commit(batch);
-    for (const p of batch) {
+    for (const p of await send(batch)) {
       const k = key(p.topic, p.partition);
+      // A partition revoked while its commit was under way is not this member's business any more.
+      if (!this.#processed.has(k)) continue;
       if ((this.#committed.get(k) ?? -1) < p.offset) this.#committed.set(k, p.offset);
     }
-    return batch;
+    return this.pending();
+  }
+
+  /** Every partition with a processed watermark (what a graceful stop must find committed in Kafka). */
+  all(): TopicPartitionOffset[] {
+    return [...this.#processed.values()].map((p) => ({ ...p }));
   }
 
   forget(topic: string, partition: number): void {

@@ -10,7 +10,7 @@
  */
 import type { App } from '../app/app.ts';
 import type { ConsumerGroupRoute, TopicRoute } from '../app/config.ts';
-import { NoActiveRoutesError, PartitaError, ShutdownTimeoutError, UnknownConsumerGroupError, serializeError, type FetcherCrashedError } from '../errors.ts';
+import { CommitUnverifiedError, NoActiveRoutesError, PartitaError, ShutdownTimeoutError, UnknownConsumerGroupError, serializeError, type FetcherCrashedError } from '../errors.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { InlineExecutor, PoolExecutor, type Executor } from './executors.ts';
 import { DeadLetterDispatcher } from './dead-letter.ts';
@@ -330,13 +330,20 @@ export class Server {
       for (const e of h.errors) this.logger.error({ err: e.error, topic: e.topic, partition: e.partition }, 'shutdown() failed');
       for (const c of h.commits) this.#groups.find((g) => g.group.name === c.group)?.offsets.markProcessed(c.topic, c.partition, c.offset);
     }
-    await Promise.all(this.#groups.map((g) => g.fetcher.stop()));
+    // Final commits, verified against Kafka's own record once the groups are left.
+    const unverified = (await Promise.all(this.#groups.map((g) => g.fetcher.stop(deadline)))).flat();
     await Promise.all(this.#groups.map((g) => g.deadLetters?.close()));
     await Promise.all(this.#groups.map((g) => g.lag.stop()));
     await this.#pool?.destroy();
     // Everything committed was acknowledged already; this sends what the app produced on its own.
     if (this.#app.hasProducer) await this.#app.producer.disconnect().catch((err) => this.logger.error({ err }, 'flushing the producer on shutdown failed'));
     this.#snapshots?.close();
+    if (unverified.length > 0) {
+      const err = new CommitUnverifiedError(unverified);
+      this.logger.error({ err, partitions: unverified }, 'final commits not found in Kafka');
+      throw err;
+    }
+    this.logger.info('final commits verified in Kafka');
   }
 
   /** Terminates one worker thread, as a crash would (for tests and fault drills). */

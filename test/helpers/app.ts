@@ -34,7 +34,18 @@ export function readRecords(file: string): RecordLine[] {
   const lines = readFileSync(file, 'utf8').split('\n');
   // The last piece is '' or a line another thread is still writing: only complete lines count.
   lines.pop();
-  return lines.filter((l) => l.length > 0).map((l) => JSON.parse(l) as RecordLine);
+  // A process SIGKILLed in the middle of a write leaves a torn line (the next writer appends to it).
+  // Its batch never completed, so it was not committed and runs again: skipping the torn line loses nothing.
+  const out: RecordLine[] = [];
+  for (const l of lines) {
+    if (l.length === 0) continue;
+    try {
+      out.push(JSON.parse(l) as RecordLine);
+    } catch {
+      // torn line
+    }
+  }
+  return out;
 }
 
 export function messageRecords(file: string): RecordLine[] {

@@ -105,3 +105,78 @@ export async function readTopic(topic: string, expected: number, timeoutMs = 30_
   }
   return out;
 }
+
+/** Per partition: Kafka's committed offset of `group` (null: none) and the log end offset, read with the admin API. */
+export async function commitsVsLogEnd(group: string, topic: string): Promise<Array<{ partition: number; committed: number | null; logEnd: number }>> {
+  const admin = kafka().admin();
+  await admin.connect();
+  try {
+    let committed;
+    // Under load the coordinator can be loading or moving (a retriable NOT_COORDINATOR): ask again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+        break;
+      } catch (err) {
+        if (attempt >= 20 || !(err as { retriable?: boolean }).retriable) throw err;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+    const ends = await admin.fetchTopicOffsets(topic);
+    return ends
+      .map((e) => {
+        const c = Number(committed!.partitions.find((p) => p.partition === e.partition)?.offset ?? -1);
+        return { partition: e.partition, committed: c < 0 ? null : c, logEnd: Number(e.high) };
+      })
+      .sort((a, b) => a.partition - b.partition);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Committed and log end offsets per partition as Kafka's own
+ * ConsumerGroupCommand (kafka-consumer-groups --describe) reports them:
+ * the view of an operator, independent of kafkajs and of Partita.
+ */
+export async function describeGroupWithKafkaTool(bootstrap: string, group: string): Promise<Array<{ topic: string; partition: number; committed: number | null; logEnd: number }>> {
+  const { libsDir } = await import('../../scripts/kafka/broker.ts');
+  const { execFile } = await import('node:child_process');
+  const stdout = await new Promise<string>((resolve, reject) =>
+    execFile(
+      'java',
+      ['-Xmx256m', '-cp', `${libsDir()}/*`, 'org.apache.kafka.tools.consumer.group.ConsumerGroupCommand', '--bootstrap-server', bootstrap, '--describe', '--group', group],
+      { timeout: 60_000 },
+      (err, out, errOut) => (err ? reject(new Error(`kafka-consumer-groups failed: ${err.message}\n${errOut}`)) : resolve(out)),
+    ),
+  );
+  const rows: Array<{ topic: string; partition: number; committed: number | null; logEnd: number }> = [];
+  for (const line of stdout.split('\n')) {
+    const cols = line.trim().split(/\s+/);
+    // GROUP TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG CONSUMER-ID HOST CLIENT-ID
+    if (cols.length < 6 || cols[0] !== group || !/^\d+$/.test(cols[2]!)) continue;
+    rows.push({ topic: cols[1]!, partition: Number(cols[2]), committed: cols[3] === '-' ? null : Number(cols[3]), logEnd: Number(cols[4]) });
+  }
+  return rows.sort((a, b) => a.partition - b.partition);
+}
+
+/** Java's String#hashCode, which Kafka uses to place a group on a __consumer_offsets partition. */
+function javaHashCode(s: string): number {
+  let h = 0;
+  for (let i = 0; i < s.length; i++) h = (Math.imul(31, h) + s.charCodeAt(i)) | 0;
+  return h;
+}
+
+/** Node id of the group's coordinator: the leader of its __consumer_offsets partition. */
+export async function groupCoordinator(group: string, client: KafkaClient = kafka()): Promise<number> {
+  const admin = client.admin();
+  await admin.connect();
+  try {
+    const md = await admin.fetchTopicMetadata({ topics: ['__consumer_offsets'] });
+    const partitions = md.topics[0]!.partitions;
+    const index = (javaHashCode(group) & 0x7fffffff) % partitions.length;
+    return partitions.find((p) => p.partitionId === index)!.leader;
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import kafkajs from 'kafkajs';
 import { DLQ_HEADERS } from '../../src/runtime/dead-letter.ts';
-import { createTopic, kafka, produceIds, readTopic, unique, waitFor } from '../helpers/kafka.ts';
+import { commitsVsLogEnd, createTopic, kafka, produceIds, readTopic, unique, waitFor } from '../helpers/kafka.ts';
 import { FAULTY_BOOT, idStats, messageRecords, startServer, tempFile } from '../helpers/app.ts';
 import type { FaultyPayload } from '../fixtures/faulty-consumer.ts';
 
@@ -23,11 +23,8 @@ function faultyValue(faults: Record<number, Omit<FaultyPayload, 'id'>>) {
 }
 
 async function committed(group: string, topic: string): Promise<Map<number, number>> {
-  const admin = kafka().admin();
-  await admin.connect();
-  const [res] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-  await admin.disconnect();
-  return new Map(res!.partitions.map((p) => [p.partition, Number(p.offset)]));
+  const rows = await commitsVsLogEnd(group, topic);
+  return new Map(rows.map((r) => [r.partition, r.committed ?? -1]));
 }
 
 function env(topic: string, group: string, extra: Record<string, string> = {}) {
