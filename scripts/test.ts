@@ -22,8 +22,8 @@ function findTests(dir: string): string[] {
   return out;
 }
 
-/** Test files that load every core for minutes. */
-const SATURATING = /bench\.test\.ts$/;
+/** Test files that load every core for minutes (CPU-bound fleets, a cluster of their own, the bench). */
+const SATURATING = /(bench|commit-truth)\.test\.ts$/;
 
 function runNodeTests(files: string[], env: NodeJS.ProcessEnv, concurrency: number): Promise<number> {
   const args = ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${concurrency}`, ...files];
@@ -54,8 +54,9 @@ async function main(): Promise<number> {
   }
   try {
     // Integration tests mostly wait on the broker, so a few files run side by side even on 2 cores.
-    // CPU-saturating files (the bench harness) run alone afterwards: next to the fault tests they
-    // slowed a broker restart enough to change what those tests exercise.
+    // CPU-saturating files run alone afterwards, one at a time: next to the fault tests they
+    // slowed a broker restart enough to change what those tests exercise, and next to the CLI
+    // tests they pushed a few past their time limit.
     const alone = files.filter((f) => SATURATING.test(f));
     const shared = files.filter((f) => !SATURATING.test(f));
     const first = shared.length > 0 ? await runNodeTests(shared, env, Number(process.env.TEST_CONCURRENCY ?? 3)) : 0;

@@ -55,7 +55,7 @@ test('info: versions and config, secrets masked at every level', async () => {
   assert.match(output, /"consumer": "\[RecordingConsumer\]"/);
 });
 
-test('topics: plan shows what is missing, create makes it, then plan shows no changes', { timeout: 60_000 }, async () => {
+test('topics: plan shows what is missing, create makes it, then plan shows no changes', { timeout: 120_000 }, async () => {
   const env = { PARTITA_TEST_TOPIC: unique('declared'), PARTITA_TEST_GROUP: unique('declared-group') };
   const before = await runCli(['topics', 'plan', '--boot', RESPONDING], env);
   assert.equal(before.code, 0, before.output);
