@@ -17,13 +17,13 @@ import { Message } from '../messages/messages.ts';
 import { appendMessage, emptyRawBatch } from '../messages/raw-batch.ts';
 import type { OffsetTracker, TopicPartitionOffset } from './offset-tracker.ts';
 import { verifyCommitted, type UnverifiedCommit } from './commit-check.ts';
-
-/** How often a graceful stop tries again a final commit Kafka did not acknowledge. */
-const COMMIT_RETRY_MS = 500;
-const VERIFY_RESERVE_MS = 3000;
 import type { FetchControl, Scheduler } from './scheduler.ts';
 import type { ServerMetrics } from '../metrics/server-metrics.ts';
 
+/** How often a graceful stop tries again a final commit Kafka did not acknowledge. */
+const COMMIT_RETRY_MS = 500;
+/** What a graceful stop keeps of its budget for leaving the group and reading the commits back. */
+const VERIFY_RESERVE_MS = 3000;
 
 // The client moved to src/kafka/client.ts; re-exported for the modules that still import it from here.
 export { createKafkaClient };
@@ -270,7 +270,6 @@ export class GroupFetcher {
     this.#stopped = true;
     if (this.#commitTimer) clearInterval(this.#commitTimer);
     let left = await this.commit();
-    // Keep a few seconds of the budget for leaving the group and reading the commits back.
     while (left.length > 0 && Date.now() + COMMIT_RETRY_MS < deadline - VERIFY_RESERVE_MS) {
       await new Promise((r) => setTimeout(r, COMMIT_RETRY_MS));
       left = await this.commit();

@@ -49,7 +49,8 @@ export class OffsetTracker {
   /**
    * Commits everything pending through `send`, which resolves with what Kafka
    * acknowledged. Only that counts as committed; the rest stays pending and is
-   * sent again next time (also when `send` throws). Returns what is still pending.
+   * sent again next time (also when `send` throws). Returns what was sent but
+   * not acknowledged (partitions revoked meanwhile left out).
    */
   async commit(send: (offsets: TopicPartitionOffset[]) => Promise<TopicPartitionOffset[]>): Promise<TopicPartitionOffset[]> {
     const batch = this.pending();
@@ -60,7 +61,10 @@ export class OffsetTracker {
       if (!this.#processed.has(k)) continue;
       if ((this.#committed.get(k) ?? -1) < p.offset) this.#committed.set(k, p.offset);
     }
-    return this.pending();
+    return batch.filter((p) => {
+      const k = key(p.topic, p.partition);
+      return this.#processed.has(k) && (this.#committed.get(k) ?? -1) < p.offset;
+    });
   }
 
   /** Every partition with a processed watermark (what a graceful stop must find committed in Kafka). */

@@ -54,3 +54,15 @@ test('an acknowledgement for a partition revoked meanwhile is not recorded', asy
   assert.equal(t.committed('a', 0), undefined);
   assert.deepEqual(t.all(), []);
 });
+
+test('what moved while a commit was under way is pending, not reported as unacknowledged', async () => {
+  const t = new OffsetTracker();
+  t.markProcessed('a', 0, 10);
+  const left = await t.commit(async (o) => {
+    t.markProcessed('a', 0, 15); // a batch completed meanwhile
+    return o;
+  });
+  assert.deepEqual(left, [], 'the sent offset was acknowledged');
+  assert.equal(t.committed('a', 0), 10);
+  assert.deepEqual(t.pending(), [{ topic: 'a', partition: 0, offset: 15 }]);
+});
