@@ -14,7 +14,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startCluster, startNode, stopCluster, stopNode } from '../../scripts/kafka/broker.ts';
-import { createTopic, describeGroupWithKafkaTool, groupCoordinator, kafka, produceIds, unique, waitFor } from '../helpers/kafka.ts';
+import { commitsVsLogEnd, createTopic, describeGroupWithKafkaTool, groupCoordinator, kafka, produceIds, unique, waitFor } from '../helpers/kafka.ts';
 import { idStats, messageRecords, startAppProcess, tempFile, type AppProcess } from '../helpers/app.ts';
 
 const PORT = 20100; // brokers 20100-20102, controllers 20200-20202: clear of every other test cluster
@@ -45,18 +45,18 @@ test('coordinator broker killed and restarted, one process SIGKILLed and replace
     // New data keeps arriving through the outage: how long a message that Kafka acknowledged waits
     // to be processed is what the outage costs a user (already-fetched batches hide a fetch stall).
     const acked = new Map<number, number>();
-    const uncertain = new Set<number>();
     let producing = true;
+    // Connected before the kill: a bootstrap through the broker about to die must not fail the test.
+    const producer = kafka().producer({ idempotent: true, maxInFlightRequests: 1, retry: { retries: 50, maxRetryTime: 1000 } });
+    await producer.connect();
     const trickle = (async () => {
-      const producer = kafka().producer({ idempotent: true, maxInFlightRequests: 1, retry: { retries: 50, maxRetryTime: 1000 } });
-      await producer.connect();
       try {
         for (let id = 60_000; producing; id += 50) {
           const ids = Array.from({ length: 50 }, (_, i) => id + i);
           try {
             await producer.send({ topic, acks: -1, messages: ids.map((n) => ({ key: String(n), value: JSON.stringify({ id: n }) })) });
           } catch {
-            for (const n of ids) uncertain.add(n); // may or may not have been written
+            await sleep(250); // may or may not have been written: checked per offset below
             continue;
           }
           const now = Date.now();
@@ -64,7 +64,7 @@ test('coordinator broker killed and restarted, one process SIGKILLed and replace
           await sleep(250);
         }
       } finally {
-        await producer.disconnect();
+        await producer.disconnect().catch(() => {});
       }
     })();
     const killedAt = Date.now();
@@ -74,10 +74,24 @@ test('coordinator broker killed and restarted, one process SIGKILLed and replace
     await sleep(20_000);
     producing = false;
     await trickle;
-    produced.push(...[...acked.keys()].sort((a, b) => a - b));
+    // kafkajs's idempotent producer can report a send acknowledged although the records for a
+    // partition whose leader just died never reached the log (seen here: that partition's
+    // offsets are contiguous and the ids are absent). So "nothing lost" is checked per offset:
+    // every offset below the log end of every partition was processed.
+    const logEnds = new Map((await commitsVsLogEnd(group, topic)).map((o) => [o.partition, o.logEnd]));
+    const uncovered = () => {
+      const done = new Map<number, Set<number>>();
+      for (const r of messageRecords(out)) done.set(r.p, (done.get(r.p) ?? new Set()).add(r.o!));
+      const gaps: string[] = [];
+      for (const [p, end] of logEnds) for (let o = 0; o < end; o++) if (!done.get(p)?.has(o)) gaps.push(`${p}@${o}`);
+      return gaps;
+    };
 
-    await waitFor(() => seen() >= produced.length, 'every id processed', 240_000, 500).catch((err) => {
-      throw new Error(`${err.message}: ${produced.length - seen()} missing`);
+    await waitFor(() => seen() >= produced.length && uncovered().length === 0, 'every id and every offset processed', 240_000, 1000).catch(async (err) => {
+      const have = idStats(messageRecords(out)).distinct;
+      const missing = produced.filter((id) => !have.has(id)).concat(uncovered().slice(0, 20) as never[]);
+      const rows = await describeGroupWithKafkaTool(info.bootstrap, group).catch(() => []);
+      throw new Error(`${err.message}: ${missing.length} missing (${missing.slice(0, 20).join(', ')}); group: ${JSON.stringify(rows)}\n${fleet.map((p) => p.output().split('\n').filter((l) => /error|warn|revok|joined|crash/i.test(l)).slice(-15).join('\n')).join('\n---\n')}`);
     });
     // Let commits made after the rejoin land, as an operator would wait before a deploy.
     await sleep(3000);
@@ -88,12 +102,14 @@ test('coordinator broker killed and restarted, one process SIGKILLed and replace
 
     const records = messageRecords(out);
     const { distinct, duplicates } = idStats(records);
-    assert.deepEqual([...distinct].filter((id) => !uncertain.has(id)).sort((a, b) => a - b), produced, 'no id lost');
+    assert.deepEqual([...distinct].filter((id) => id < 60_000).sort((a, b) => a - b), produced, 'no id of the backlog lost');
+    assert.deepEqual(uncovered(), [], 'every offset of every partition processed');
+    assert.equal(logEnds.size, 12);
     for (const p of fleet) assert.doesNotMatch(p.output(), /MaxListenersExceededWarning/, 'no listener leak while kafkajs restarts');
     // The longest a message Kafka had acknowledged during or after the outage waited to be processed.
     const firstSeen = new Map<number, number>();
     for (const r of records) if (acked.has(r.id!) && !firstSeen.has(r.id!)) firstSeen.set(r.id!, r.at!);
-    const stall = Math.max(0, ...[...acked].map(([id, at]) => firstSeen.get(id)! - at));
+    const stall = Math.max(0, ...[...acked].filter(([id]) => firstSeen.has(id)).map(([id, at]) => firstSeen.get(id)! - at));
     const rows = await describeGroupWithKafkaTool(info.bootstrap, group);
     assert.equal(rows.length, 12, `kafka-consumer-groups lists every partition: ${JSON.stringify(rows)}`);
     for (const r of rows) assert.equal(r.committed, r.logEnd, `partition ${r.partition}: committed offset (Kafka's tool) == log end`);
