@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { App } from './app/app.ts';
 import { createTopics } from './admin/topics.ts';
 import { createLogger } from './logger.ts';
-import { createKafkaClient } from './runtime/fetcher.ts';
+import { createKafkaClient } from './kafka/client.ts';
 
 export { createTopics as ensureTopics } from './admin/topics.ts';
 

@@ -10,7 +10,7 @@ import type { App } from '../app/app.ts';
 import type { ResolvedKafkaConfig } from '../app/config.ts';
 import { TopicAdminError, brokerConnectError } from '../errors.ts';
 import { createLogger } from '../logger.ts';
-import { createKafkaClient } from '../runtime/fetcher.ts';
+import { createKafkaClient } from '../kafka/client.ts';
 
 const { ConfigResourceTypes } = kafkajs;
 

@@ -8,7 +8,7 @@
 import type { Admin } from 'kafkajs';
 import type { ConsumerGroupRoute } from '../app/config.ts';
 import type { Logger } from '../logger.ts';
-import { createKafkaClient } from '../runtime/fetcher.ts';
+import { createKafkaClient } from '../kafka/client.ts';
 
 export interface PartitionLag {
   logEndOffset: number;

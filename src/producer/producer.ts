@@ -111,7 +111,7 @@ export class KafkaProducer implements Producer {
     this.#producer ??= (async () => {
       // Loaded on first use: worker threads import this module but never open a producer.
       const { default: kafkajs } = await import('kafkajs');
-      const { createKafkaClient } = await import('../runtime/fetcher.ts');
+      const { createKafkaClient } = await import('../kafka/client.ts');
       const p = createKafkaClient(this.#kafka, this.#logger).producer({
         createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
         idempotent: this.#settings.idempotent,

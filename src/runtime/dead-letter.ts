@@ -12,7 +12,7 @@ import type { ResolvedKafkaConfig, TopicRoute } from '../app/config.ts';
 import { DeadLetterError, type SerializedError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { RawBatch } from '../messages/raw-batch.ts';
-import { createKafkaClient } from './fetcher.ts';
+import { createKafkaClient } from '../kafka/client.ts';
 
 const { Partitioners } = kafkajs;
 

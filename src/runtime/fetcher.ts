@@ -25,9 +25,6 @@ const COMMIT_RETRY_MS = 500;
 /** What a graceful stop keeps of its budget for leaving the group and reading the commits back. */
 const VERIFY_RESERVE_MS = 3000;
 
-// The client moved to src/kafka/client.ts; re-exported for the modules that still import it from here.
-export { createKafkaClient };
-
 export interface FetcherDeps {
   group: ConsumerGroupRoute;
   /** Active topics of the group that this process consumes. */
