@@ -4,11 +4,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { App } from './app/app.ts';
-import { createTopics } from './admin/topics.ts';
+import { createTopics } from './kafka/admin.ts';
 import { createLogger } from './logger.ts';
 import { createKafkaClient } from './kafka/client.ts';
 
-export { createTopics as ensureTopics } from './admin/topics.ts';
+export { createTopics as ensureTopics } from './kafka/admin.ts';
 
 export interface ReadMessage {
   topic: string;

@@ -4,8 +4,10 @@
  * table from the same classes (no class names in strings).
  */
 import { createLogger } from '../logger.ts';
-import { KafkaProducer, type Producer } from '../producer/producer.ts';
-import { resolveConfig, type AppConfig, type ConsumerGroupRoute, type ResolvedConfig, type TopicRoute } from './config.ts';
+import { KafkaProducer } from '../kafka/producer.ts';
+import type { Producer } from '../producer/producer.ts';
+import { resolveConfig, type AppConfig, type ConsumerGroupRoute, type ResolvedConfig, type TopicRoute } from '../config/resolve.ts';
+import { routeKey } from '../protocol/partition-id.ts';
 
 export const APP_BRAND: unique symbol = Symbol.for('partita.App');
 
@@ -52,10 +54,6 @@ export class App {
   useProducer(producer: Producer): void {
     this.#producer = producer;
   }
-}
-
-export function routeKey(group: string, topic: string): string {
-  return `${group}\u0000${topic}`;
 }
 
 /** Validates the config (throws ConfigError listing every problem) and returns the app. */

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { App } from '../app/app.ts';
-import type { ConsumerGroupRoute, TopicRoute } from '../app/config.ts';
+import type { ConsumerGroupRoute, TopicRoute } from '../config/resolve.ts';
 
 const require = createRequire(import.meta.url);
 

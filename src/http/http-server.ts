@@ -13,7 +13,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { HttpListenError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import type { Server } from '../runtime/server.ts';
+import type { Server } from '../main/server.ts';
 
 export interface HttpOptions {
   host: string;

@@ -2,11 +2,13 @@
  * The kafkajs client every part of Partita connects with (brokers, TLS, SASL,
  * timeouts, retry budget), its log lines routed into pino.
  */
-import kafkajs, { type Kafka as KafkajsClient, type SASLOptions } from 'kafkajs';
-import type { ResolvedKafkaConfig } from '../app/config.ts';
+import kafkajs, { type Kafka as KafkajsClient, type Producer as KafkajsProducer, type SASLOptions } from 'kafkajs';
+import type { ResolvedKafkaConfig } from './types.ts';
 import type { Logger } from '../logger.ts';
 
-const { Kafka, logLevel } = kafkajs;
+const { Kafka, logLevel, Partitioners } = kafkajs;
+
+export type { KafkajsProducer };
 
 /** Routes kafkajs's own log lines into pino (warnings and errors only). */
 function kafkajsLogCreator(logger: Logger) {
@@ -32,5 +34,20 @@ export function createKafkaClient(config: ResolvedKafkaConfig, logger: Logger): 
     retry: { retries: config.connectRetries, initialRetryTime: 300, maxRetryTime: 5000 },
     logLevel: logLevel.WARN,
     logCreator: kafkajsLogCreator(logger),
+  });
+}
+
+/**
+ * A producer for writes that must land exactly once each (dead letters):
+ * idempotent, so kafkajs's own retries cannot write a record twice, and
+ * retrying without limit (a non-retriable error still surfaces; the caller
+ * retries the whole write with its backoff).
+ */
+export function createPersistentProducer(config: ResolvedKafkaConfig, logger: Logger): KafkajsProducer {
+  return createKafkaClient(config, logger).producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 5000 },
+    createPartitioner: Partitioners.DefaultPartitioner,
   });
 }

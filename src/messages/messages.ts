@@ -6,7 +6,7 @@
  */
 import { PayloadError } from '../errors.ts';
 import type { DeserializerFn } from './deserializers.ts';
-import type { Headers, RawBatch } from './raw-batch.ts';
+import type { Headers, RawBatch } from '../protocol/batch-codec.ts';
 
 const UNREAD = Symbol('unread');
 

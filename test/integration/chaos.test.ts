@@ -10,7 +10,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { DLQ_HEADERS } from '../../src/runtime/dead-letter.ts';
+import { DLQ_HEADERS } from '../../src/main/dead-letter.ts';
 import { createTopic, produceIds, readTopic, unique, waitFor } from '../helpers/kafka.ts';
 import { ROOT, idStats, messageRecords, startAppProcess, tempFile } from '../helpers/app.ts';
 

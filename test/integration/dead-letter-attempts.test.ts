@@ -9,7 +9,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DLQ_HEADERS } from '../../src/runtime/dead-letter.ts';
+import { DLQ_HEADERS } from '../../src/main/dead-letter.ts';
 import { createTopic, kafka, produceIds, readTopic, unique, waitFor } from '../helpers/kafka.ts';
 import { FAULTY_BOOT, readRecords, startServer, tempFile } from '../helpers/app.ts';
 

@@ -11,7 +11,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import kafkajs from 'kafkajs';
-import { DLQ_HEADERS } from '../../src/runtime/dead-letter.ts';
+import { DLQ_HEADERS } from '../../src/main/dead-letter.ts';
 import { commitsVsLogEnd, createTopic, kafka, produceIds, readTopic, unique, waitFor } from '../helpers/kafka.ts';
 import { FAULTY_BOOT, idStats, messageRecords, startServer, tempFile } from '../helpers/app.ts';
 import type { FaultyPayload } from '../fixtures/faulty-consumer.ts';

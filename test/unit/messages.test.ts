@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Messages, PayloadError } from '../../src/index.ts';
 import { resolveDeserializer } from '../../src/messages/deserializers.ts';
-import { appendMessage, emptyRawBatch, packBatch, unpackBatch, type RawBatch } from '../../src/messages/raw-batch.ts';
+import { appendMessage, emptyRawBatch, packBatch, unpackBatch, type RawBatch } from '../../src/protocol/batch-codec.ts';
 
 function batch(values: Array<string | null>, headers?: Record<string, Buffer>): RawBatch {
   const raw = emptyRawBatch('t', 3, 100);

@@ -1,7 +1,7 @@
 /** OffsetTracker: watermarks only move forward; only moved partitions are committed; failures and unacknowledged commits retry. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { OffsetTracker, type TopicPartitionOffset } from '../../src/runtime/offset-tracker.ts';
+import { OffsetTracker, type TopicPartitionOffset } from '../../src/main/offsets.ts';
 
 test('commits what moved since the last successful commit, never moves back', async () => {
   const t = new OffsetTracker();

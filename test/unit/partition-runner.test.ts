@@ -8,8 +8,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Consumer, createApp, type Messages } from '../../src/index.ts';
-import { appendMessage, emptyRawBatch } from '../../src/messages/raw-batch.ts';
-import { PartitionRunner } from '../../src/runtime/partition-runner.ts';
+import { appendMessage, emptyRawBatch } from '../../src/protocol/batch-codec.ts';
+import { PartitionRunner } from '../../src/consumer/runner.ts';
 
 const log: string[] = [];
 

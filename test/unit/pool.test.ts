@@ -6,13 +6,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendMessage, emptyRawBatch } from '../../src/messages/raw-batch.ts';
-import { PoolExecutor, partitionKey } from '../../src/runtime/executors.ts';
-import { WorkerPool } from '../../src/runtime/pool.ts';
+import { appendMessage, emptyRawBatch } from '../../src/protocol/batch-codec.ts';
+import { PoolExecutor } from '../../src/main/dispatch/pool-executor.ts';
+import { partitionKey } from '../../src/protocol/partition-id.ts';
+import { WorkerPool } from '../../src/main/dispatch/worker-pool.ts';
 import { RECORDING_BOOT, readRecords, tempFile } from '../helpers/app.ts';
 import { createApp } from '../../src/index.ts';
 import { RecordingConsumer } from '../fixtures/recording-consumer.ts';
-import type { Gate } from '../../src/runtime/wire.ts';
+import type { Gate } from '../../src/protocol/tasks.ts';
 
 function openGate(): Gate {
   return { fence: new SharedArrayBuffer(4), epoch: 0 };

@@ -8,11 +8,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Consumer, createApp } from '../../src/index.ts';
 import { createLogger } from '../../src/logger.ts';
-import { appendMessage, emptyRawBatch, type RawBatch } from '../../src/messages/raw-batch.ts';
-import type { Executor } from '../../src/runtime/executors.ts';
-import { OffsetTracker } from '../../src/runtime/offset-tracker.ts';
-import { Scheduler } from '../../src/runtime/scheduler.ts';
-import { admitted, type BatchOutcome } from '../../src/runtime/wire.ts';
+import { appendMessage, emptyRawBatch, type RawBatch } from '../../src/protocol/batch-codec.ts';
+import type { Executor } from '../../src/main/dispatch/executor.ts';
+import { OffsetTracker } from '../../src/main/offsets.ts';
+import { Scheduler } from '../../src/main/scheduler/scheduler.ts';
+import { Instrumentation } from '../../src/main/events.ts';
+import { admitted, type BatchOutcome } from '../../src/protocol/tasks.ts';
 
 class Noop extends Consumer {
   consume(): void {}
@@ -61,6 +62,7 @@ function harness(opts: { prefetch?: number; maxMessages?: number; fail?: (b: Raw
     offsets,
     logger: createLogger({ level: 'silent' }),
     executorFor: () => executor,
+    events: new Instrumentation(),
     fetch: {
       pause: (_t, p) => calls.push(`pause p${p}`),
       resume: (_t, p) => calls.push(`resume p${p}`),

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Consumer, createApp, NoActiveRoutesError, Server, UnknownConsumerGroupError } from '../../src/index.ts';
-import { selectGroups } from '../../src/runtime/server.ts';
+import { selectGroups } from '../../src/main/server.ts';
 
 class Noop extends Consumer {
   consume(): void {}

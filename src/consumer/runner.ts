@@ -1,0 +1,191 @@
+/**
+ * Runs batches on persistent consumer instances: one instance per
+ * group/topic/partition, created on the first batch, `initialized()` before
+ * its first consume, kept until revoke or shutdown. The same code runs inside
+ * each worker thread (pool backend) and on the main thread (inline backend),
+ * so both backends have the same semantics.
+ *
+ * Ordering is the caller's job: the scheduler sends a partition's batches one
+ * at a time, in offset order.
+ */
+import { threadId } from 'node:worker_threads';
+import type { App } from '../app/app.ts';
+import { attachContext, contextOf, type Consumer, type ConsumerContext } from './consumer.ts';
+import { JobTimeoutError, PayloadError, serializeError } from '../errors.ts';
+import { resolveDeserializer, type DeserializerFn } from '../messages/deserializers.ts';
+import { Messages } from '../messages/messages.ts';
+import type { RawBatch } from '../protocol/batch-codec.ts';
+import type { BatchOutcome, HookOutcome } from '../protocol/tasks.ts';
+import { partitionKey } from '../protocol/partition-id.ts';
+
+interface Instance {
+  consumer: Consumer<unknown>;
+  ctx: ConsumerContext;
+  deserialize: DeserializerFn;
+  manualOffsets: boolean;
+  timeoutMs: number | undefined;
+  graceMs: number;
+  initialized: boolean;
+}
+
+const NEVER_ABORTED = new AbortController().signal;
+
+/**
+ * The offset of the message an error is about: a PayloadError (anywhere in the
+ * cause chain) or any error carrying a numeric `offset` that is in this batch.
+ */
+function failedOffsetOf(err: unknown, raw: RawBatch): number | undefined {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const offset = e instanceof PayloadError ? e.offset : (e as { offset?: unknown }).offset;
+    if (typeof offset === 'number' && raw.offsets.includes(offset)) return offset;
+  }
+  return undefined;
+}
+
+/** Waits for the batch's async produce requests; the first failure fails the batch. */
+async function settlePending(ctx: ConsumerContext): Promise<void> {
+  while (ctx.pending.length > 0) {
+    const batch = ctx.pending.splice(0);
+    const results = await Promise.allSettled(batch);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+}
+
+export class PartitionRunner {
+  readonly #app: App;
+  readonly #instances = new Map<string, Instance>();
+
+  constructor(app: App) {
+    this.#app = app;
+  }
+
+  get size(): number {
+    return this.#instances.size;
+  }
+
+  #instance(group: string, topic: string, partition: number): Instance {
+    const key = partitionKey(group, topic, partition);
+    let inst = this.#instances.get(key);
+    if (!inst) {
+      const route = this.#app.route(group, topic);
+      if (!route) throw new Error(`no route for consumer group "${group}", topic "${topic}" in this thread's boot file`);
+      const consumer = new route.consumer();
+      const ctx: ConsumerContext = { consumerGroup: group, topic, partition, attempt: 1, marked: null, signal: NEVER_ABORTED, producer: this.#app.producer, responder: route.responder, pending: [] };
+      attachContext(consumer, ctx);
+      inst = {
+        consumer,
+        ctx,
+        deserialize: resolveDeserializer(route.deserializer),
+        manualOffsets: route.manualOffsets,
+        timeoutMs: route.timeoutMs,
+        graceMs: this.#app.group(group)!.settings.timeoutGraceMs,
+        initialized: false,
+      };
+      this.#instances.set(key, inst);
+    }
+    return inst;
+  }
+
+  async runBatch(group: string, raw: RawBatch, attempt: number, nextOffset: number): Promise<BatchOutcome> {
+    const started = performance.now();
+    const inst = this.#instance(group, raw.topic, raw.partition);
+    const controller = new AbortController();
+    inst.ctx.attempt = attempt;
+    inst.ctx.marked = null;
+    inst.ctx.signal = controller.signal;
+    inst.ctx.pending = [];
+    const work = (async () => {
+      if (!inst.initialized) {
+        await inst.consumer.initialized();
+        inst.initialized = true;
+      }
+      await inst.consumer.consume(new Messages(raw, group, inst.deserialize, attempt));
+      // What consume() produced asynchronously must be acknowledged before its offsets may be committed.
+      await settlePending(inst.ctx);
+    })();
+    // An abandoned (timed-out) batch may reject later: that must not crash the thread.
+    work.catch(() => {});
+    try {
+      if (inst.timeoutMs === undefined) await work;
+      else await this.#withTimeout(work, inst, controller, raw);
+      const commitOffset = inst.manualOffsets ? inst.ctx.marked : nextOffset;
+      return { threadId, commitOffset, durationMs: performance.now() - started };
+    } catch (err) {
+      const stuck = err instanceof JobTimeoutError && err.stuck;
+      return {
+        threadId,
+        commitOffset: inst.ctx.marked,
+        error: serializeError(err),
+        failedOffset: failedOffsetOf(err, raw),
+        ...(stuck ? { instanceReset: true } : {}),
+        durationMs: performance.now() - started,
+      };
+    }
+  }
+
+  /**
+   * Waits for `work` up to the topic's timeout; then aborts the consumer's
+   * signal and waits up to the grace period so the next batch never overlaps
+   * this one. If it is still running after that, the instance is dropped
+   * (the next batch gets a fresh one) — its stray promise is abandoned.
+   */
+  async #withTimeout(work: Promise<void>, inst: Instance, controller: AbortController, raw: RawBatch): Promise<void> {
+    const timeoutMs = inst.timeoutMs!;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+    try {
+      if ((await Promise.race([work.then(() => 'done' as const), expired])) === 'done') return;
+    } finally {
+      clearTimeout(timer);
+    }
+    controller.abort(new JobTimeoutError(timeoutMs));
+    const grace = new Promise<'stuck'>((resolve) => (timer = setTimeout(() => resolve('stuck'), inst.graceMs)));
+    const settled = await Promise.race([work.then(() => 'settled' as const, () => 'settled' as const), grace]);
+    clearTimeout(timer);
+    if (settled === 'stuck') {
+      this.#instances.delete(partitionKey(inst.ctx.consumerGroup, raw.topic, raw.partition));
+      throw new JobTimeoutError(timeoutMs, true);
+    }
+    throw new JobTimeoutError(timeoutMs);
+  }
+
+  /** Runs revoked() and drops the instance (a later assignment gets a fresh one). */
+  async revoke(group: string, topic: string, partition: number): Promise<HookOutcome> {
+    const key = partitionKey(group, topic, partition);
+    const inst = this.#instances.get(key);
+    const out: HookOutcome = { threadId, commits: [], errors: [] };
+    if (!inst) return out;
+    this.#instances.delete(key);
+    await this.#hook(inst, 'revoked', out);
+    return out;
+  }
+
+  /** Runs shutdown() on every instance (in parallel) and drops them all. */
+  async shutdown(): Promise<HookOutcome> {
+    const out: HookOutcome = { threadId, commits: [], errors: [] };
+    const all = [...this.#instances.values()];
+    this.#instances.clear();
+    await Promise.all(all.map((inst) => this.#hook(inst, 'shutdown', out)));
+    return out;
+  }
+
+  async #hook(inst: Instance, hook: 'revoked' | 'shutdown', out: HookOutcome): Promise<void> {
+    const { consumerGroup: group, topic, partition } = contextOf(inst.consumer);
+    inst.ctx.marked = null;
+    inst.ctx.pending = [];
+    try {
+      // An instance that never got a batch was never initialized: nothing to tear down.
+      if (inst.initialized) await inst.consumer[hook]();
+    } catch (err) {
+      out.errors.push({ group, topic, partition, error: serializeError(err) });
+    }
+    try {
+      await settlePending(inst.ctx);
+    } catch (err) {
+      out.errors.push({ group, topic, partition, error: serializeError(err) });
+      return; // what it marked is not committed: its output was not acknowledged
+    }
+    if (inst.ctx.marked !== null) out.commits.push({ group, topic, partition, offset: inst.ctx.marked });
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * The pool backend: a batch is packed into one transferable buffer and runs
+ * on the worker thread its partition is pinned to (worker-pool.ts).
+ */
+import type { TopicRoute } from '../../config/resolve.ts';
+import { JobTimeoutError, serializeError } from '../../errors.ts';
+import { packBatch, type RawBatch } from '../../protocol/batch-codec.ts';
+import { partitionKey } from '../../protocol/partition-id.ts';
+import { UNKNOWN_THREAD, type BatchOutcome, type Gate, type HookOutcome } from '../../protocol/tasks.ts';
+import type { Executor } from './executor.ts';
+import { ThreadTerminatedError, type WorkerPool } from './worker-pool.ts';
+
+export class PoolExecutor implements Executor {
+  constructor(
+    readonly pool: WorkerPool,
+    /** Grace after timeoutMs before the worker's own timeout handling is given up on, per group. */
+    readonly graceMsOf: (group: string) => number,
+  ) {}
+
+  async run(route: TopicRoute, raw: RawBatch, attempt: number, nextOffset: number, gate: Gate): Promise<BatchOutcome> {
+    const key = partitionKey(route.group, route.topic, raw.partition);
+    const task = { kind: 'batch' as const, group: route.group, topic: route.topic, partition: raw.partition, attempt, nextOffset, packed: packBatch(raw), gate };
+    if (route.timeoutMs === undefined) return this.pool.runBatch(key, task);
+    // The worker enforces timeoutMs + grace itself; this deadline only catches a thread
+    // that cannot (a synchronous loop), a little later so the worker gets to answer first.
+    const grace = this.graceMsOf(route.group);
+    const deadline = route.timeoutMs + grace + Math.max(1000, grace);
+    try {
+      return await this.pool.runBatch(key, task, deadline);
+    } catch (err) {
+      if (!(err instanceof ThreadTerminatedError)) throw err;
+      // This batch is the culprit: report a (counting) timeout, not a lost thread.
+      return { threadId: UNKNOWN_THREAD, commitOffset: null, error: serializeError(new JobTimeoutError(route.timeoutMs, true)), instanceReset: true, durationMs: deadline };
+    }
+  }
+
+  revoke(route: TopicRoute, partition: number): Promise<HookOutcome | undefined> {
+    return this.pool.revoke(partitionKey(route.group, route.topic, partition), { kind: 'revoke', group: route.group, topic: route.topic, partition });
+  }
+
+  threadOf(route: TopicRoute, partition: number): number | undefined {
+    return this.pool.pinnedThread(partitionKey(route.group, route.topic, partition));
+  }
+}

@@ -1,0 +1,529 @@
+/**
+ * Per-partition scheduling for one consumer group.
+ *
+ * Hot path: the group calls `accept()` synchronously for every fetched batch and
+ * returns to kafkajs at once; the scheduler splits it into batches of at most
+ * `maxMessages`, queues them and dispatches one when the partition has
+ * nothing in flight. Invariants:
+ *  - one batch in flight per partition, batches in offset order;
+ *  - at most `prefetch` batches queued per partition; reaching that pauses the
+ *    partition in kafkajs, draining below it resumes it (memory is bounded by
+ *    prefetch × maxMessages per partition plus one fetch, whatever the backlog);
+ *  - the processed watermark only moves when a batch (or a marked message)
+ *    completes, so commits never pass unprocessed offsets;
+ *  - rebalance: `hold()` (the group is rebalancing) stops dispatching and
+ *    fences every partition, so a batch already handed to a busy thread but
+ *    not started never starts (see Gate in wire.ts); `assigned()` then drops
+ *    the partitions that went elsewhere and releases the rest. So a moved
+ *    partition re-delivers at most its one started batch (≤ maxMessages);
+ *  - a failed batch is retried from memory (no re-fetch): after a backoff the
+ *    unprocessed rest of it runs again, ahead of what is queued behind it;
+ *  - with a dead-letter topic, the failing message is known from the error
+ *    (PayloadError / error.offset), from the consumer's marks (the first
+ *    unmarked message, as Karafka does), or by running the batch again one
+ *    message at a time ("isolation"); each call that contained a message
+ *    counts as one of its attempts, and after `maxRetries + 1` calls it is
+ *    produced to the DLQ. Only once Kafka acknowledged that write does the
+ *    offset move past it;
+ *  - when a worker thread dies, its partitions restart from their processed
+ *    watermark with fresh consumer instances (re-fetched from Kafka when that
+ *    watermark is behind what is still in memory).
+ */
+import type { ConsumerGroupRoute, TopicRoute } from '../../config/resolve.ts';
+import { ConsumerError, serializeError, type SerializedError } from '../../errors.ts';
+import type { Logger } from '../../logger.ts';
+import type { RawBatch } from '../../protocol/batch-codec.ts';
+import { topicPartitionKey as pkey } from '../../protocol/partition-id.ts';
+import { UNKNOWN_THREAD, type BatchOutcome } from '../../protocol/tasks.ts';
+import type { DeadLetterDispatcher } from '../dead-letter.ts';
+import type { Executor } from '../dispatch/executor.ts';
+import type { FailureReason, Instrumentation, ThreadRef } from '../events.ts';
+import type { OffsetTracker } from '../offsets.ts';
+import type { FetchControl } from '../source/batch-source.ts';
+import { isolate, rowsFrom, split, withoutOffsets, type QueuedBatch } from './batch-slices.ts';
+import { PartitionState } from './partition-state.ts';
+
+
+export interface FailureInfo {
+  /** Offset to commit anyway (messages marked before the failure). */
+  commitOffset: number | null;
+  failedOffset?: number | undefined;
+  /** The consumer instance is gone (thread died, or dropped after a stuck timeout): restart from the processed watermark. */
+  instanceLost: boolean;
+  /** Whether this failure counts toward maxRetries (a thread dying under a batch that did not cause it does not). */
+  counts: boolean;
+}
+
+export interface PartitionStatus {
+  topic: string;
+  partition: number;
+  thread: number | 'inline' | undefined;
+  processedMessages: number;
+  processedOffset: number | undefined;
+  committedOffset: number | undefined;
+  queuedBatches: number;
+  inFlight: boolean;
+  paused: boolean;
+  retrying: boolean;
+  attempt: number;
+}
+
+export interface SchedulerDeps {
+  group: ConsumerGroupRoute;
+  executorFor: (route: TopicRoute) => Executor;
+  /** Pausing, resuming and seeking partitions at the source. */
+  fetch: FetchControl;
+  offsets: OffsetTracker;
+  logger: Logger;
+  /** Produces poison messages to dead-letter topics (routes with `deadLetter`). */
+  deadLetters?: DeadLetterDispatcher | undefined;
+  /** Where the scheduler reports what happens to batches and partitions. */
+  events: Instrumentation;
+}
+
+/** The metrics' failure reason: bounded, unlike error codes (user errors bring their own). */
+function failureReason(code: string | undefined, thread: number | 'inline' | undefined): FailureReason {
+  if (thread === undefined || code === 'WORKER_FAILED') return 'thread_lost';
+  if (code === 'JOB_TIMEOUT') return 'timeout';
+  if (code === 'PAYLOAD_INVALID') return 'malformed';
+  return 'error';
+}
+
+export class Scheduler {
+  readonly #deps: SchedulerDeps;
+  readonly #partitions = new Map<string, PartitionState>();
+  #stopping = false;
+  /** The group is rebalancing: nothing is dispatched until the new assignment is known. */
+  #holding = false;
+
+  constructor(deps: SchedulerDeps) {
+    this.#deps = deps;
+  }
+
+  /** Offsets below the returned one were already accepted for this partition. */
+  fetchPosition(topic: string, partition: number): number | null {
+    return this.#partitions.get(pkey(topic, partition))?.fetchPosition ?? null;
+  }
+
+  /** Takes a fetched batch (possibly emptied by the filter) that ends just before `nextOffset`. */
+  accept(route: TopicRoute, raw: RawBatch, nextOffset: number): void {
+    if (this.#stopping) return;
+    const state = this.#state(route, raw.partition);
+    if (state.seeking) return; // kafkajs will deliver these offsets again, from the seek
+    const startOffset = state.fetchPosition ?? raw.offsets[0] ?? nextOffset;
+    state.firstOffset ??= startOffset;
+    state.fetchPosition = nextOffset;
+    if (state.skip.size > 0) raw = withoutOffsets(raw, state.skip);
+    state.queue.push(...split(raw, startOffset, nextOffset, route.maxMessages));
+    if (state.queue.length >= this.#deps.group.settings.prefetch) this.#pause(state, 'prefetch');
+    this.#pump(state);
+  }
+
+  #state(route: TopicRoute, partition: number): PartitionState {
+    const k = pkey(route.topic, partition);
+    let s = this.#partitions.get(k);
+    if (!s) {
+      s = new PartitionState(route, partition);
+      this.#partitions.set(k, s);
+    }
+    return s;
+  }
+
+  #pump(state: PartitionState): void {
+    while (!state.inFlight && !state.blocked && !state.revoked && !this.#stopping && !this.#holding) {
+      const batch = state.queue.shift();
+      if (!batch) return;
+      if (state.paused && state.queue.length < this.#deps.group.settings.prefetch) this.#resume(state);
+      if (batch.raw.offsets.length === 0) {
+        // Everything was filtered out: nothing to run, but the offsets count as processed.
+        this.#deps.offsets.markProcessed(state.route.topic, state.partition, batch.nextOffset);
+        continue;
+      }
+      const executor = this.#deps.executorFor(state.route);
+      const run = executor.run(state.route, batch.raw, state.attempt, batch.nextOffset, state.gate);
+      state.inFlight = run
+        .then(
+          (outcome) => this.#completed(state, batch, outcome),
+          // The run never returned: its thread died. The instance is gone; this batch may
+          // not be the culprit (every batch on that thread fails alike), so it does not count.
+          (err) => {
+            const error = serializeError(err);
+            if (!state.revoked) this.#emitFailed(state, error, undefined);
+            this.#failed(state, batch, error, { commitOffset: null, instanceLost: true, counts: false });
+          },
+        )
+        .catch((err: unknown) => {
+          // A bug in the bookkeeping above must not become an unhandled rejection nor wedge the partition.
+          state.inFlight = null;
+          this.#deps.logger.error({ err, topic: state.route.topic, partition: state.partition }, 'scheduler failed handling a batch result');
+        });
+    }
+  }
+
+  #completed(state: PartitionState, batch: QueuedBatch, outcome: BatchOutcome): void {
+    state.inFlight = null;
+    const attempt = state.attempt;
+    if (state.revoked) return;
+    if (outcome.withdrawn) {
+      // Fenced before it started (a rebalance): it runs later, first in line, if the partition stays.
+      state.queue.unshift(batch);
+      this.#pump(state);
+      return;
+    }
+    if (outcome.error) {
+      this.#emitFailed(state, outcome.error, outcome);
+      this.#failed(state, batch, outcome.error, { commitOffset: outcome.commitOffset, failedOffset: outcome.failedOffset, instanceLost: outcome.instanceReset === true, counts: true });
+      return;
+    }
+    if (outcome.commitOffset !== null) this.#deps.offsets.markProcessed(state.route.topic, state.partition, outcome.commitOffset);
+    this.#passed(state, batch.nextOffset);
+    state.lastError = null;
+    for (const o of state.skip) if (o < batch.nextOffset) state.skip.delete(o);
+    state.processedMessages += batch.raw.offsets.length;
+    this.#deps.events.emit('batch.processed', {
+      group: state.route.group,
+      topic: state.route.topic,
+      partition: state.partition,
+      messages: batch.raw.offsets.length,
+      durationMs: outcome.durationMs,
+      thread: this.#threadRef(state, outcome.threadId)!,
+      attempt,
+      nextOffset: batch.nextOffset,
+    });
+    this.#pump(state);
+  }
+
+  /** The messages before `nextOffset` are done with: the attempt count starts over (or at the isolation's base). */
+  #passed(state: PartitionState, nextOffset: number): void {
+    if (state.suspect !== null && state.suspect < nextOffset) state.suspect = null;
+    if (state.isolateUntil !== null && nextOffset < state.isolateUntil) {
+      state.attempt = state.isolationAttempt;
+      return;
+    }
+    state.isolateUntil = null;
+    state.attempt = 1;
+  }
+
+  #failed(state: PartitionState, batch: QueuedBatch, error: SerializedError, info: FailureInfo): void {
+    state.inFlight = null;
+    if (state.revoked) return;
+    const { topic, deadLetter } = state.route;
+    const { partition } = state;
+    if (info.commitOffset !== null) this.#deps.offsets.markProcessed(topic, partition, info.commitOffset);
+    const processed = this.#deps.offsets.processed(topic, partition);
+    state.lastError = error;
+    const { initialMs, maxMs } = state.route.retryBackoff;
+    const delay = Math.min(maxMs, initialMs * 2 ** (state.attempt - 1));
+
+    // A lost instance lost what it buffered too: go back to what was processed (marked) for
+    // sure. If that is before this batch, those messages are no longer in memory: re-fetch.
+    if (info.instanceLost) {
+      const from = processed ?? state.firstOffset ?? batch.startOffset;
+      if (from < batch.startOffset) {
+        this.#logFailure(state, error, `consumer instance lost for ${topic}/${partition}; re-reading from offset ${from} in ${delay} ms`, { attempt: state.attempt, retryFrom: from, retryInMs: delay });
+        if (info.counts) state.attempt += 1;
+        this.#emitRetried(state, from, delay, false);
+        this.#rewind(state, from, delay);
+        return;
+      }
+    }
+    const rest = rowsFrom(batch, Math.max(batch.startOffset, processed ?? batch.startOffset));
+    if (rest.raw.offsets.length === 0) {
+      // Everything in it was marked before the failure: nothing left to run again.
+      this.#deps.offsets.markProcessed(topic, partition, rest.nextOffset);
+      this.#passed(state, rest.nextOffset);
+      this.#pump(state);
+      return;
+    }
+    // The message the failure is about: named by the error, the only one, or the first the
+    // consumer did not mark although it marked others in this call (it stopped there).
+    let suspect: number | undefined = info.failedOffset !== undefined && info.failedOffset >= rest.startOffset ? info.failedOffset : undefined;
+    if (suspect === undefined && rest.raw.offsets.length === 1) suspect = rest.raw.offsets[0];
+    if (suspect === undefined && info.commitOffset !== null) suspect = rest.raw.offsets[0];
+    // A retry that failed again without saying more is still about the message pinned before.
+    if (suspect === undefined && state.suspect !== null && rest.raw.offsets.includes(state.suspect)) suspect = state.suspect;
+    state.suspect = suspect ?? null;
+
+    if (deadLetter && this.#deps.deadLetters && info.counts) {
+      const malformed = error.code === 'PAYLOAD_INVALID';
+      if (suspect !== undefined && (state.attempt > deadLetter.maxRetries || (malformed && !deadLetter.retryMalformed))) {
+        this.#logFailure(state, error, `moving ${topic}/${partition}@${suspect} to dead-letter topic ${deadLetter.topic} after ${state.attempt} attempt(s)`);
+        this.#deadLetter(state, rest, rest.raw.offsets.indexOf(suspect), error, state.attempt, 1);
+        return;
+      }
+      if (suspect === undefined) {
+        // Which message fails is unknown: run the rest one message at a time to find it. This
+        // call contained them all, so each isolated message's first run is its next attempt.
+        state.attempt += 1;
+        state.isolationAttempt = state.attempt;
+        state.isolateUntil = rest.nextOffset;
+        this.#logFailure(state, error, `batch ${topic}/${partition}@${rest.startOffset}-${rest.nextOffset - 1} failed; re-running it one message at a time in ${delay} ms to find the failing message`, { attempt: state.attempt - 1, retryInMs: delay });
+        this.#emitRetried(state, rest.startOffset, delay, true);
+        this.#retryLater(state, isolate(rest), delay);
+        return;
+      }
+    }
+    this.#logFailure(state, error, `${info.instanceLost ? 'consumer instance lost' : 'consume failed'} for ${topic}/${partition}; retrying from offset ${rest.startOffset} in ${delay} ms`, { attempt: state.attempt, retryFrom: rest.startOffset, retryInMs: delay });
+    if (info.counts) state.attempt += 1;
+    this.#emitRetried(state, rest.startOffset, delay, false);
+    this.#retryLater(state, [rest], delay);
+  }
+
+  #logFailure(state: PartitionState, error: SerializedError, msg: string, extra: Record<string, unknown> = {}): void {
+    this.#deps.logger.error(
+      { err: new ConsumerError(error.message, error.name, error.stack, error.code), topic: state.route.topic, partition: state.partition, ...extra },
+      msg,
+    );
+  }
+
+  #threadRef(state: PartitionState, threadId: number): ThreadRef | undefined {
+    if (state.route.backend === 'inline') return 'inline';
+    return threadId === UNKNOWN_THREAD ? undefined : threadId;
+  }
+
+  /** `outcome` is absent when the batch's thread died under it. */
+  #emitFailed(state: PartitionState, error: SerializedError, outcome: BatchOutcome | undefined): void {
+    const thread = outcome && (state.route.backend === 'inline' ? 'inline' : outcome.threadId);
+    this.#deps.events.emit('batch.failed', {
+      group: state.route.group,
+      topic: state.route.topic,
+      partition: state.partition,
+      error,
+      reason: failureReason(error.code, thread),
+      durationMs: outcome?.durationMs,
+      thread: outcome && this.#threadRef(state, outcome.threadId),
+      attempt: state.attempt,
+    });
+  }
+
+  #emitRetried(state: PartitionState, fromOffset: number, delayMs: number, isolating: boolean): void {
+    this.#deps.events.emit('batch.retried', { group: state.route.group, topic: state.route.topic, partition: state.partition, attempt: state.attempt, fromOffset, delayMs, isolating });
+  }
+
+  #pause(state: PartitionState, reason: 'prefetch' | 'rewind'): void {
+    if (state.paused) return;
+    state.paused = true;
+    this.#deps.fetch.pause(state.route.topic, state.partition);
+    this.#deps.events.emit('partition.paused', { group: state.route.group, topic: state.route.topic, partition: state.partition, reason });
+  }
+
+  #resume(state: PartitionState): void {
+    state.paused = false;
+    this.#deps.fetch.resume(state.route.topic, state.partition);
+    this.#deps.events.emit('partition.resumed', { group: state.route.group, topic: state.route.topic, partition: state.partition });
+  }
+
+  /** Puts `batches` back at the head of the queue and dispatches again after `delay` (the retry backoff). */
+  #retryLater(state: PartitionState, batches: QueuedBatch[], delay: number): void {
+    state.queue.unshift(...batches);
+    if (state.retryTimer) clearTimeout(state.retryTimer);
+    state.retryTimer = setTimeout(() => {
+      state.retryTimer = null;
+      this.#pump(state);
+    }, delay);
+  }
+
+  /**
+   * Re-reads the partition from `offset` (what it needs is no longer in
+   * memory): drops what is queued and, after `delay`, seeks kafkajs there.
+   */
+  #rewind(state: PartitionState, offset: number, delay: number): void {
+    state.queue.length = 0;
+    state.isolateUntil = null;
+    state.seeking = true;
+    this.#pause(state, 'rewind');
+    if (state.retryTimer) clearTimeout(state.retryTimer);
+    state.retryTimer = setTimeout(() => {
+      state.retryTimer = null;
+      if (state.revoked || this.#stopping) return;
+      state.seeking = false;
+      state.fetchPosition = offset;
+      this.#deps.fetch.seek(state.route.topic, state.partition, offset);
+      this.#resume(state);
+    }, delay);
+  }
+
+  /**
+   * Produces the poison message to the dead-letter topic; only after Kafka's
+   * acknowledgement does the watermark move past it. A failed write keeps the
+   * partition waiting and is retried with backoff, forever if need be.
+   */
+  #deadLetter(state: PartitionState, batch: QueuedBatch, index: number, error: SerializedError, attempts: number, writeAttempt: number): void {
+    state.deadLettering = true;
+    const offset = batch.raw.offsets[index]!;
+    this.#deps.deadLetters!.dispatch({ route: state.route, raw: batch.raw, index, error, attempts }).then(
+      () => {
+        state.deadLettering = false;
+        if (state.revoked) return;
+        this.#deps.events.emit('dead_letter.written', { group: state.route.group, topic: state.route.topic, partition: state.partition, offset, deadLetterTopic: state.route.deadLetter!.topic, attempts, error });
+        state.lastError = null;
+        // Messages before the poison one in its batch may not have been processed
+        // (a consumer that writes at the end of consume()): they run again, without it.
+        const remaining = withoutOffsets(batch.raw, new Set([offset]));
+        if (index === 0) this.#deps.offsets.markProcessed(state.route.topic, state.partition, offset + 1);
+        else state.skip.add(offset); // should the partition be re-read before the watermark passes it
+        if (remaining.offsets.length === 0) {
+          this.#deps.offsets.markProcessed(state.route.topic, state.partition, batch.nextOffset);
+          this.#passed(state, batch.nextOffset);
+        } else {
+          state.queue.unshift({ raw: remaining, startOffset: index === 0 ? offset + 1 : batch.startOffset, nextOffset: batch.nextOffset });
+          this.#passed(state, offset + 1);
+        }
+        this.#pump(state);
+      },
+      (err: unknown) => {
+        if (state.revoked || this.#stopping) {
+          state.deadLettering = false;
+          return;
+        }
+        const { initialMs, maxMs } = state.route.retryBackoff;
+        const delay = Math.min(maxMs, initialMs * 2 ** (writeAttempt - 1));
+        this.#deps.logger.error({ err, topic: state.route.topic, partition: state.partition, offset, retryInMs: delay }, `dead-letter write failed; partition stays paused, retrying in ${delay} ms`);
+        setTimeout(() => this.#deadLetter(state, batch, index, error, attempts, writeAttempt + 1), delay);
+      },
+    );
+  }
+
+  /**
+   * The thread this partition ran on died: its consumer instance (and any
+   * state it buffered) is gone. A batch in flight fails on its own; an idle
+   * partition restarts from its processed watermark on a live thread.
+   */
+  threadLost(topic: string, partition: number): void {
+    const state = this.#partitions.get(pkey(topic, partition));
+    if (!state || state.inFlight || state.revoked || state.deadLettering || state.seeking) return;
+    const from = this.#deps.offsets.processed(topic, partition) ?? state.firstOffset;
+    if (from === null) return; // nothing was ever accepted: nothing to redo
+    // The next batch in memory starts right there: a fresh instance simply gets it.
+    if ((state.queue[0]?.startOffset ?? state.fetchPosition) === from) return;
+    this.#rewind(state, from, 0);
+  }
+
+  /**
+   * The group is rebalancing (or its kafkajs consumer restarts): which
+   * partitions stay is unknown until `assigned()`. Nothing is dispatched
+   * meanwhile, and batches handed to threads but not started are withdrawn.
+   * Resolves when the batches that had started are done.
+   */
+  hold(): Promise<void> {
+    this.#holding = true;
+    const inFlight: Array<Promise<void>> = [];
+    for (const s of this.#partitions.values()) {
+      s.fenceOff();
+      if (s.inFlight) inFlight.push(s.inFlight);
+    }
+    // Resolves once what had started is done: its offsets can still be committed in this generation.
+    return Promise.all(inFlight).then(() => {});
+  }
+
+  /**
+   * Assignment after a (re)join: partitions not in it are revoked at once
+   * (nothing more of theirs starts; their offsets are forgotten, so they are
+   * never committed by this member again), the others are released. Resolves
+   * once the revoked partitions' in-flight batches and revoked() hooks are done.
+   */
+  async assigned(assignment: Record<string, number[]>): Promise<void> {
+    const keep = new Set<string>();
+    for (const [topic, partitions] of Object.entries(assignment)) for (const p of partitions) keep.add(pkey(topic, p));
+    const gone = [...this.#partitions.entries()].filter(([k]) => !keep.has(k)).map(([, s]) => s);
+    const revoking = gone.map((s) => this.revoke(s.route.topic, s.partition));
+    this.#holding = false;
+    for (const s of this.#partitions.values()) {
+      // A kafkajs consumer that restarted after a crash starts with no pauses; re-apply ours.
+      if (s.paused) this.#deps.fetch.pause(s.route.topic, s.partition);
+      this.#pump(s);
+    }
+    await Promise.all(revoking);
+  }
+
+  /**
+   * Stops the partition: withdraws what has not started, waits (bounded) for
+   * the batch in flight, runs revoked() on its instance. Its offsets are
+   * forgotten at once: after a revoke only the new owner commits them.
+   */
+  async revoke(topic: string, partition: number, waitMs = this.#deps.group.settings.sessionTimeoutMs): Promise<void> {
+    const k = pkey(topic, partition);
+    const state = this.#partitions.get(k);
+    if (!state) return;
+    this.#partitions.delete(k);
+    state.revoked = true;
+    state.fenceOff();
+    state.queue.length = 0;
+    if (state.retryTimer) clearTimeout(state.retryTimer);
+    state.retryTimer = null;
+    this.#deps.offsets.forget(topic, partition);
+    // kafkajs keeps a partition's pause across reassignments: a partition paused here and
+    // assigned back later would never be fetched again, since its next state starts unpaused.
+    if (state.paused) this.#resume(state);
+    if (state.inFlight) await withTimeout(state.inFlight, waitMs);
+    try {
+      const hook = await this.#deps.executorFor(state.route).revoke(state.route, partition);
+      for (const e of hook?.errors ?? []) this.#deps.logger.error({ err: e.error, topic, partition }, 'revoked() failed');
+    } catch (err) {
+      this.#deps.logger.error({ err, topic, partition }, 'revoke failed');
+    }
+    this.#deps.events.emit('partition.revoked', { group: state.route.group, topic, partition });
+  }
+
+  /** Graceful stop: no more dispatching; queued batches are dropped (uncommitted, so re-delivered); waits for in-flight ones. */
+  async drain(deadline: number): Promise<void> {
+    this.#stopping = true;
+    const inFlight: Array<Promise<void>> = [];
+    for (const s of this.#partitions.values()) {
+      s.fenceOff();
+      s.queue.length = 0;
+      if (s.retryTimer) clearTimeout(s.retryTimer);
+      s.retryTimer = null;
+      if (s.inFlight) inFlight.push(s.inFlight);
+    }
+    await withTimeout(Promise.all(inFlight), Math.max(0, deadline - Date.now()));
+  }
+
+  /** Partitions with work still running (for shutdown diagnostics). */
+  busy(): string[] {
+    return [...this.#partitions.values()].filter((s) => s.inFlight).map((s) => `${s.route.group}/${s.route.topic}/${s.partition}`);
+  }
+
+  /** Totals over the partitions (cheap; read on every metrics scrape). */
+  summary(): { paused: number; inFlight: number; queued: number } {
+    let paused = 0;
+    let inFlight = 0;
+    let queued = 0;
+    for (const s of this.#partitions.values()) {
+      if (s.paused) paused += 1;
+      if (s.inFlight) inFlight += 1;
+      queued += s.queue.length;
+    }
+    return { paused, inFlight, queued };
+  }
+
+  status(): PartitionStatus[] {
+    return [...this.#partitions.values()]
+      .map((s) => ({
+        topic: s.route.topic,
+        partition: s.partition,
+        thread: this.#deps.executorFor(s.route).threadOf(s.route, s.partition),
+        processedMessages: s.processedMessages,
+        processedOffset: this.#deps.offsets.processed(s.route.topic, s.partition),
+        committedOffset: this.#deps.offsets.committed(s.route.topic, s.partition),
+        queuedBatches: s.queue.length,
+        inFlight: s.inFlight !== null,
+        paused: s.paused,
+        retrying: s.blocked || s.attempt > 1,
+        attempt: s.attempt,
+      }))
+      .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+  }
+}
+
+async function withTimeout(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([p.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

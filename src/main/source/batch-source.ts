@@ -1,0 +1,58 @@
+/**
+ * The seam between Kafka and the rest of the main thread: a BatchSource is
+ * one consumer group's membership, fetching and committing. It tells its
+ * owner (the group, through the sink it is started with) what it fetched and
+ * what happens to the group; the owner tells it what to pause, resume, seek
+ * and commit. Nothing else on the main thread knows which Kafka client is
+ * underneath (kafkajs.ts is the one implementation today).
+ */
+import type { TopicPartitionOffset } from '../../kafka/types.ts';
+import type { RawBatch } from '../../protocol/batch-codec.ts';
+
+/** The partitions of one group assigned to this process, by topic. */
+export type Assignment = Record<string, number[]>;
+
+/** What the source fetched for one partition. */
+export interface FetchedBatch {
+  /** The messages at or above the sink's `position` (already accepted ones dropped). */
+  raw: RawBatch;
+  /** The offset after the last one fetched (what to commit once all of it is processed). */
+  nextOffset: number;
+  /** Key and value bytes of `raw`. */
+  bytes: number;
+}
+
+/** Pausing, resuming and seeking one partition: what the scheduler may ask of the source. */
+export interface FetchControl {
+  pause(topic: string, partition: number): void;
+  resume(topic: string, partition: number): void;
+  /** The next batch of the partition starts at `offset`. */
+  seek(topic: string, partition: number, offset: number): void;
+}
+
+/** The source's owner: where it reports. Called on the main thread, synchronously. */
+export interface SourceSink {
+  /** Offsets below the returned one were already accepted for this partition (null: none yet). */
+  position(topic: string, partition: number): number | null;
+  /** A fetched batch; the source moves its fetch position past it right after. */
+  fetched(batch: FetchedBatch): void;
+  /** One fetch request round finished. */
+  fetchRound(durationMs: number): void;
+  /** The group was (re)joined with this assignment. */
+  joined(assignment: Assignment, durationMs: number): void;
+  /** A rebalance started: the next `joined` says which partitions stay. */
+  rebalancing(): void;
+  /** The client crashed; `restarting`: it rejoins on its own (else the source is dead). */
+  crashed(error: unknown, restarting: boolean): void;
+}
+
+export interface BatchSource extends FetchControl {
+  /** Connects, subscribes and starts fetching; rejects with a typed error (BROKER_*, SUBSCRIBE_FAILED). */
+  start(sink: SourceSink): Promise<void>;
+  /** Stops fetching every partition (assigned now or later) without leaving the group. */
+  pauseAll(): void;
+  /** Commits the offsets; resolves with those Kafka acknowledged (possibly fewer, possibly none). */
+  commit(offsets: TopicPartitionOffset[]): Promise<TopicPartitionOffset[]>;
+  /** Leaves the group and disconnects. */
+  stop(): Promise<void>;
+}

@@ -1,0 +1,167 @@
+/**
+ * The BatchSource on kafkajs: the only kafkajs consumer code. eachBatch
+ * turns a kafkajs batch into a RawBatch (dropping offsets the sink already
+ * accepted), hands it to the sink and returns at once, so fetching never
+ * waits for processing.
+ *
+ * kafkajs runs with autoCommit off and auto-resolve off: `resolveOffset` only
+ * moves the fetch position; commits are explicit, of processed offsets only,
+ * and count only once kafkajs reports them acknowledged (COMMIT_OFFSETS).
+ */
+import type { Consumer as KafkajsConsumer, EachBatchPayload } from 'kafkajs';
+import type { ConsumerGroupRoute } from '../../config/resolve.ts';
+import { brokerConnectError, SubscribeError } from '../../errors.ts';
+import { createKafkaClient } from '../../kafka/client.ts';
+import type { TopicPartitionOffset } from '../../kafka/types.ts';
+import type { Logger } from '../../logger.ts';
+import { appendMessage, emptyRawBatch } from '../../protocol/batch-codec.ts';
+import { topicPartitionKey } from '../../protocol/partition-id.ts';
+import type { BatchSource, SourceSink } from './batch-source.ts';
+
+export class KafkajsSource implements BatchSource {
+  readonly #group: ConsumerGroupRoute;
+  /** The group's active topics this process consumes, with where a group without commits starts. */
+  readonly #topics: Array<{ topic: string; fromBeginning: boolean }>;
+  readonly #logger: Logger;
+  readonly #consumer: KafkajsConsumer;
+  #sink: SourceSink | undefined;
+  /** Offsets Kafka acknowledged during the commit under way (kafkajs's COMMIT_OFFSETS events). */
+  #acknowledged: TopicPartitionOffset[] = [];
+  /** Seeks asked for while kafkajs restarted its consumer: applied at the next join. */
+  readonly #pendingSeeks = new Map<string, { topic: string; partition: number; offset: number }>();
+  #assignment: Record<string, number[]> = {};
+
+  constructor(group: ConsumerGroupRoute, topics: Array<{ topic: string; fromBeginning: boolean }>, logger: Logger) {
+    this.#group = group;
+    this.#topics = topics;
+    this.#logger = logger;
+    const { settings } = group;
+    this.#consumer = createKafkaClient(group.kafka, logger).consumer({
+      groupId: group.name,
+      sessionTimeout: settings.sessionTimeoutMs,
+      heartbeatInterval: settings.heartbeatIntervalMs,
+      rebalanceTimeout: settings.rebalanceTimeoutMs,
+      maxBytesPerPartition: settings.maxBytesPerPartition,
+      maxBytes: settings.maxBytes,
+      maxWaitTimeInMs: settings.maxWaitTimeMs,
+      retry: { retries: group.kafka.connectRetries },
+    });
+  }
+
+  /**
+   * While kafkajs restarts its consumer (after a crash it recovers from, e.g. a
+   * broker restart) pause/resume/seek throw "not initialized". A lost pause or
+   * resume is harmless (the new consumer starts unpaused; the scheduler
+   * re-applies the pauses still needed at the join); a lost seek is kept and
+   * applied when the group is joined again.
+   */
+  #guarded(what: string, f: () => void, onFail?: () => void): void {
+    try {
+      f();
+    } catch (err) {
+      onFail?.();
+      this.#logger.debug({ err, what }, 'kafkajs consumer not running; deferred');
+    }
+  }
+
+  pause(topic: string, partition: number): void {
+    this.#guarded('pause', () => this.#consumer.pause([{ topic, partitions: [partition] }]));
+  }
+
+  resume(topic: string, partition: number): void {
+    this.#guarded('resume', () => this.#consumer.resume([{ topic, partitions: [partition] }]));
+  }
+
+  seek(topic: string, partition: number, offset: number): void {
+    this.#guarded(
+      'seek',
+      () => this.#consumer.seek({ topic, partition, offset: String(offset) }),
+      () => this.#pendingSeeks.set(topicPartitionKey(topic, partition), { topic, partition, offset }),
+    );
+  }
+
+  async start(sink: SourceSink): Promise<void> {
+    this.#sink = sink;
+    const c = this.#consumer;
+    c.on(c.events.FETCH, (e) => sink.fetchRound(e.payload.duration));
+    c.on(c.events.GROUP_JOIN, (e) => {
+      const assignment = e.payload.memberAssignment;
+      this.#assignment = assignment;
+      sink.joined(assignment, e.payload.duration);
+      for (const [k, seek] of this.#pendingSeeks) {
+        this.#pendingSeeks.delete(k);
+        if (!assignment[seek.topic]?.includes(seek.partition)) continue;
+        try {
+          c.seek({ topic: seek.topic, partition: seek.partition, offset: String(seek.offset) });
+        } catch (err) {
+          this.#logger.warn({ err, ...seek }, 'deferred seek failed');
+        }
+      }
+    });
+    c.on(c.events.REBALANCING, () => sink.rebalancing());
+    // kafkajs reports commits only after the coordinator acknowledged them: the truth about commits.
+    c.on(c.events.COMMIT_OFFSETS, (e) => {
+      for (const t of e.payload.topics) for (const p of t.partitions) this.#acknowledged.push({ topic: t.topic, partition: p.partition, offset: Number(String(p.offset)) });
+    });
+    c.on(c.events.CRASH, (e) => sink.crashed(e.payload.error, e.payload.restart));
+
+    try {
+      await c.connect();
+    } catch (err) {
+      await c.disconnect().catch(() => {});
+      throw brokerConnectError(this.#group.kafka.brokers, err);
+    }
+    for (const { topic, fromBeginning } of this.#topics) {
+      try {
+        await c.subscribe({ topic, fromBeginning });
+      } catch (err) {
+        await c.disconnect().catch(() => {});
+        throw new SubscribeError(this.#group.name, topic, err);
+      }
+    }
+    await c.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => this.#onBatch(payload) });
+  }
+
+  async #onBatch({ batch, resolveOffset, isStale }: EachBatchPayload): Promise<void> {
+    const sink = this.#sink!;
+    if (isStale() || batch.messages.length === 0) return;
+    const { topic, partition } = batch;
+    const position = sink.position(topic, partition);
+    const lastOffset = batch.lastOffset();
+    const nextOffset = Number(lastOffset) + 1;
+    if (position !== null && nextOffset <= position) {
+      resolveOffset(lastOffset); // all of it was accepted before a rejoin reset kafkajs's position
+      return;
+    }
+    const raw = emptyRawBatch(topic, partition, Number(batch.highWatermark));
+    let bytes = 0;
+    for (const m of batch.messages) {
+      if (position !== null && Number(m.offset) < position) continue;
+      bytes += (m.value?.length ?? 0) + (m.key?.length ?? 0);
+      appendMessage(raw, m);
+    }
+    sink.fetched({ raw, nextOffset, bytes });
+    resolveOffset(lastOffset);
+  }
+
+  async commit(offsets: TopicPartitionOffset[]): Promise<TopicPartitionOffset[]> {
+    this.#acknowledged = [];
+    // Resolves without committing, and without an error, while kafkajs's consumer is not running
+    // (after a crash, before the restart): only what COMMIT_OFFSETS reported counts.
+    await this.#consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })));
+    return this.#acknowledged;
+  }
+
+  pauseAll(): void {
+    this.#guarded('pause on stop', () => {
+      const assigned = Object.entries(this.#assignment).map(([topic, partitions]) => ({ topic, partitions }));
+      if (assigned.length > 0) this.#consumer.pause(assigned);
+      // Also the subscribed topics as a whole, for partitions assigned after this point.
+      this.#consumer.pause(this.#topics.map(({ topic }) => ({ topic })));
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.#consumer.disconnect();
+  }
+}

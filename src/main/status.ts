@@ -1,0 +1,49 @@
+/**
+ * What a running server reports about itself (`/status`, `/health`): plain
+ * data, built on demand from the stages that own it.
+ */
+import type { PoolHealth } from './dispatch/worker-pool.ts';
+import type { PartitionStatus } from './scheduler/scheduler.ts';
+
+export type { PartitionStatus, PoolHealth };
+
+export interface GroupStatus {
+  name: string;
+  joined: boolean;
+  /** Partitions assigned to this process, by topic. */
+  assignment: Record<string, number[]>;
+  /** Partitions this process has fetched from, with their state and lag. */
+  partitions: Array<PartitionStatus & { lag: number | undefined; logEndOffset: number | undefined }>;
+}
+
+export interface HealthReport {
+  healthy: boolean;
+  /** Why not, in words (empty when healthy). */
+  problems: string[];
+  state: string;
+  pool?: PoolHealth;
+}
+
+export interface ServerStatus {
+  groups: GroupStatus[];
+  /** Messages processed successfully since start, all groups. */
+  processedMessages: number;
+  /** Messages moved to dead-letter topics since start. */
+  deadLettered: number;
+  /** Worker threads that died and were replaced since start. */
+  threadsLost: number;
+  /** Partitions pinned to each worker thread (`group/topic/partition`). */
+  threads: Record<number, string[]>;
+  /** Worker pool health (absent without pool routes). */
+  pool?: PoolHealth;
+}
+
+/** What the Prometheus gauges read of one group when scraped. */
+export interface GroupGauges {
+  name: string;
+  assigned: number;
+  paused: number;
+  inFlight: number;
+  queued: number;
+  partitions: Array<{ topic: string; partition: number; committed: number | undefined; lag: number | undefined }>;
+}

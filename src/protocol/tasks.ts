@@ -1,0 +1,94 @@
+/**
+ * Everything that crosses the main-thread ↔ worker-thread boundary, typed in
+ * one place. Tasks are structured-cloned by Piscina except `packed`, whose
+ * ArrayBuffer is transferred.
+ */
+import type { SerializedError } from '../errors.ts';
+
+export interface BatchTask {
+  kind: 'batch';
+  group: string;
+  topic: string;
+  partition: number;
+  /** 1 on first delivery, 2+ on retries. */
+  attempt: number;
+  /** Offset to commit when the whole batch succeeds (last fetched offset + 1, filtered messages included). */
+  nextOffset: number;
+  /** msgpackr-packed RawBatch; its buffer is transferred, not copied. */
+  packed: Uint8Array;
+  /** The partition's admission gate, shared with the main thread (see Gate). */
+  gate: Gate;
+}
+
+/**
+ * Withdrawal of a batch that has not started yet. A task can wait a long
+ * time before its thread gets to it (behind other partitions' batches on a
+ * busy thread), and nothing can take it back from there. So the main thread
+ * keeps one Int32 per partition in shared memory and bumps it to withdraw
+ * every batch of that partition handed out so far; the worker runs a batch
+ * only if the value still equals the epoch the batch was sent with.
+ */
+export interface Gate {
+  /** Int32Array(1) over this buffer: the partition's current epoch. */
+  fence: SharedArrayBuffer;
+  /** The epoch this batch was sent in. */
+  epoch: number;
+}
+
+/** True when the batch may still start (its partition was not fenced since it was sent). */
+export function admitted(gate: Gate): boolean {
+  return Atomics.load(new Int32Array(gate.fence), 0) === gate.epoch;
+}
+
+export interface RevokeTask {
+  kind: 'revoke';
+  group: string;
+  topic: string;
+  partition: number;
+}
+
+/** Sent to every thread: run shutdown() on each instance it holds, then drop them. */
+export interface ShutdownTask {
+  kind: 'shutdown';
+}
+
+/** Makes Piscina start a missing thread (see WorkerPool#kick); answers with the thread id. */
+export interface PingTask {
+  kind: 'ping';
+}
+
+export type WorkerTask = BatchTask | RevokeTask | ShutdownTask | PingTask;
+
+/**
+ * The `threadId` of an outcome the main thread made up for a batch whose
+ * thread it terminated (the thread never answered, so which id it had is
+ * not the point): counted as a timeout, not as a lost thread.
+ */
+export const UNKNOWN_THREAD = -1;
+
+export interface BatchOutcome {
+  /** The worker thread that ran the batch (0 inline; UNKNOWN_THREAD when it was terminated). */
+  threadId: number;
+  /** The batch never started: its partition was fenced (rebalance or revoke) before its thread got to it. */
+  withdrawn?: true;
+  /** Offset to commit for this partition after this batch, or null if nothing new may be committed. */
+  commitOffset: number | null;
+  /** Present when consume() (or initialized()) threw. */
+  error?: SerializedError;
+  /** The offset of the message that failed, when the error says (PayloadError, or an error with an `offset` in this batch). */
+  failedOffset?: number;
+  /** The consumer instance was dropped (stuck after a timeout); the next batch gets a fresh one. */
+  instanceReset?: boolean;
+  durationMs: number;
+}
+
+/** Offsets marked in revoked()/shutdown() hooks, and hook failures. */
+export interface HookOutcome {
+  threadId: number;
+  commits: Array<{ group: string; topic: string; partition: number; offset: number }>;
+  errors: Array<{ group: string; topic: string; partition: number; error: SerializedError }>;
+}
+
+export interface PingOutcome {
+  threadId: number;
+}
