@@ -8,106 +8,22 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import { brokersFromEnvOrLocal, KAFKA_VERSION, stopCluster } from '../scripts/kafka/broker.ts';
 import type { ContenderResult, ContenderSpec } from './lib/contender.ts';
 import { javaConsume, javaProduce } from './lib/java.ts';
+import { parseOptions, ROOT } from './lib/options.ts';
+import { progressBar } from './lib/progress.ts';
 import { summarizeProfile } from './lib/profile.ts';
 import { check, machine, svgChart, table, type BenchDocument, type ContenderRow, type ScenarioResult } from './lib/report.ts';
 import { calibrateCpu, nowMs } from './apps/work.ts';
 
-const SCENARIOS = ['passthrough', 'cpu', 'io', 'latency', 'memory'] as const;
-type ScenarioName = (typeof SCENARIOS)[number];
-const ROOT = resolve(import.meta.dirname, '..');
+const SCENARIOS = ['passthrough', 'cpu', 'io', 'latency', 'memory'];
 const CONTENDER = join(ROOT, 'bench/lib/contender.ts');
 
-const USAGE = `usage: npm run bench -- [--quick] [--scenario NAME]... [--messages N] [--partitions P] [--workers 1,2,4] [--rate MSG_PER_S] [--out DIR] [--profile] [--no-java]
-scenarios: ${SCENARIOS.join(', ')}`;
-
-function parseOptions() {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      strict: true,
-      options: {
-        quick: { type: 'boolean', default: false },
-        scenario: { type: 'string', multiple: true },
-        messages: { type: 'string' },
-        partitions: { type: 'string' },
-        workers: { type: 'string' },
-        rate: { type: 'string' },
-        out: { type: 'string' },
-        profile: { type: 'boolean', default: false },
-        'no-java': { type: 'boolean', default: false },
-        help: { type: 'boolean', default: false },
-      },
-    }));
-  } catch (err) {
-    console.error(`error: ${(err as Error).message}\n${USAGE}`);
-    process.exit(2);
-  }
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
-  const problems: string[] = [];
-  const int = (name: string, v: string | undefined, min: number) => {
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) problems.push(`--${name} must be an integer ≥ ${min}, got "${v}"`);
-    return n;
-  };
-  const unknown = (values.scenario ?? []).filter((s) => !(SCENARIOS as readonly string[]).includes(s));
-  if (unknown.length) problems.push(`unknown scenario(s): ${unknown.join(', ')} (choose from ${SCENARIOS.join(', ')})`);
-  const workers = values.workers?.split(',').map((w) => int('workers', w, 1)!) ?? undefined;
-  const quick = values.quick!;
-  const messages = int('messages', values.messages, 100) ?? (quick ? 30_000 : 1_000_000);
-  const opts = {
-    quick,
-    scenarios: (values.scenario?.length ? values.scenario : SCENARIOS) as ScenarioName[],
-    messages,
-    partitions: int('partitions', values.partitions, 1) ?? 12,
-    workers: workers ?? (quick ? [1, 2] : [...new Set([1, 2, availableParallelism()])].sort((a, b) => a - b)),
-    rate: int('rate', values.rate, 1) ?? (quick ? 2000 : 20_000),
-    latencySeconds: quick ? 3 : 15,
-    memoryBacklog: quick ? messages * 3 : Math.max(5_000_000, messages * 5),
-    out: resolve(values.out ?? join(ROOT, 'bench/results')),
-    profile: values.profile!,
-    java: !values['no-java'],
-  };
-  if (problems.length) {
-    console.error(`error: ${problems.join('; ')}\n${USAGE}`);
-    process.exit(2);
-  }
-  return opts;
-}
-
-const opts = parseOptions();
+const opts = parseOptions(SCENARIOS);
 const runId = Date.now().toString(36);
-const isTTY = process.stderr.isTTY === true;
-
-/** One line per contender: a bar redrawn in place on a terminal, quarter marks otherwise. */
-function progressBar(label: string, total: number) {
-  let lastQuarter = -1;
-  return {
-    update(n: number) {
-      const f = Math.min(1, n / total);
-      if (isTTY) {
-        const w = 30;
-        process.stderr.write(`\r  ${label.padEnd(34)} [${'#'.repeat(Math.round(f * w)).padEnd(w, '.')}] ${(f * 100).toFixed(0).padStart(3)}%`);
-      } else if (Math.floor(f * 4) > lastQuarter) {
-        lastQuarter = Math.floor(f * 4);
-        process.stderr.write(`  ${label}: ${lastQuarter * 25}%\n`);
-      }
-    },
-    done(summary: string) {
-      if (isTTY) process.stderr.write(`\r  ${label.padEnd(34)} ${summary}`.padEnd(80) + '\n');
-      else process.stderr.write(`  ${label}: ${summary}\n`);
-    },
-  };
-}
 
 async function main(): Promise<void> {
   const { brokers, started: startedBroker } = await brokersFromEnvOrLocal((l) => console.error(l));
