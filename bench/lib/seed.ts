@@ -1,0 +1,40 @@
+/**
+ * The data a scenario consumes: a topic whose partitions all have leaders,
+ * and a pre-produced backlog of one fixed payload, so that every contender
+ * reads the same messages from the same broker.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { javaProduce } from './java.ts';
+import type { BenchContext } from './scenario.ts';
+
+export async function createTopic(ctx: BenchContext, topic: string, partitions: number): Promise<void> {
+  await ctx.admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }] });
+  for (let i = 0; ; i++) {
+    const md = await ctx.admin.fetchTopicMetadata({ topics: [topic] }).catch(() => undefined);
+    if (md?.topics[0]?.partitions.length === partitions && md.topics[0].partitions.every((p) => p.leader >= 0)) return;
+    if (i > 200) throw new Error(`topic ${topic} has no leaders after 20 s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function payloadFile(ctx: BenchContext, name: string, payload: string): string {
+  const f = join(ctx.work, `${name}.txt`);
+  writeFileSync(f, `${payload}\n`);
+  return f;
+}
+
+/** Pre-produces `n` copies of `payload` (Java ProducerPerformance; kafkajs batches with --no-java). */
+export async function produceFixed(ctx: BenchContext, topic: string, n: number, payload: string, partitions = ctx.opts.partitions): Promise<void> {
+  const t0 = performance.now();
+  if (ctx.opts.java) await javaProduce(ctx.brokers, topic, n, payloadFile(ctx, topic, payload));
+  else {
+    const producer = ctx.kafka.producer();
+    await producer.connect();
+    const batch = 5000;
+    // Round robin, like the Java producer's partitioner above.
+    for (let i = 0; i < n; i += batch) await producer.send({ topic, acks: 1, messages: Array.from({ length: Math.min(batch, n - i) }, (_, j) => ({ value: payload, partition: (i + j) % partitions })) });
+    await producer.disconnect();
+  }
+  console.error(`  produced ${n.toLocaleString('en-US')} × ${Buffer.byteLength(payload)} B to ${topic} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+}
