@@ -29,6 +29,13 @@ export const ErrorCodes = {
   TOPIC_ADMIN_FAILED: '`partita topics` could not read or create topics on the cluster.',
   INSTALL_TARGET_NOT_EMPTY: '`partita install` only scaffolds into an empty (or new) directory.',
   HTTP_LISTEN_FAILED: 'The metrics/health HTTP server could not bind its host:port (in use, or not an address of this machine).',
+  USAGE_INVALID: 'A CLI option has an invalid value (e.g. --http-port abc); the command exits 2.',
+  INVALID_ARGUMENT: 'A Partita API was called with an argument it does not take (e.g. an unknown event name).',
+  CONSUMER_DETACHED: "A consumer's partition API (topic, produceSync, markAsConsumed, …) was used before the runtime attached it to a partition, e.g. from its constructor; use initialized().",
+  RESPONDER_MISUSE: 'respondTo() was called outside respond() (responders are driven by a consumer\'s respondWith()).',
+  ROUTE_NOT_FOUND: "A worker thread got a batch for a group/topic its boot file does not route (the boot file changed under a running server, or differs between threads).",
+  BATCH_CORRUPT: 'A batch that crossed the thread boundary could not be decoded.',
+  TEST_READ_TIMEOUT: "partita/testing's readMessages() did not find the expected messages in time.",
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
@@ -240,6 +247,49 @@ export function serializeError(err: unknown): SerializedError {
     return { name: err.name, message: err.message, stack: err.stack, code: typeof code === 'string' ? code : undefined };
   }
   return { name: 'NonError', message: String(err) };
+}
+
+/** A CLI option with an invalid value; the CLI prints it as a usage error and exits 2. */
+export class UsageError extends PartitaError {
+  constructor(message: string) {
+    super('USAGE_INVALID', message);
+  }
+}
+
+export class InvalidArgumentError extends PartitaError {
+  constructor(message: string) {
+    super('INVALID_ARGUMENT', message);
+  }
+}
+
+export class ConsumerDetachedError extends PartitaError {
+  constructor() {
+    super('CONSUMER_DETACHED', 'This consumer is not attached to a partition yet (do not call it from the constructor; use initialized()).');
+  }
+}
+
+export class ResponderMisuseError extends PartitaError {
+  constructor() {
+    super('RESPONDER_MISUSE', "respondTo() is only valid while respond() runs (call it through a consumer's respondWith())");
+  }
+}
+
+export class RouteNotFoundError extends PartitaError {
+  constructor(group: string, topic: string) {
+    super('ROUTE_NOT_FOUND', `no route for consumer group "${group}", topic "${topic}" in this thread's boot file`);
+  }
+}
+
+export class BatchCorruptError extends PartitaError {
+  constructor(message: string) {
+    super('BATCH_CORRUPT', message);
+  }
+}
+
+export class TestReadTimeoutError extends PartitaError {
+  constructor(message: string) {
+    super('TEST_READ_TIMEOUT', message, { retriable: true });
+  }
 }
 
 export class HttpListenError extends PartitaError {

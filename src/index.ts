@@ -1,6 +1,9 @@
 /** Partita's public API. */
 export { createApp, App } from './app/app.ts';
-export type { AppConfig, ProducerConfig, KafkaTopicDeclaration, HttpConfig, MetricsConfig, KafkaConfig, GroupSettings, ConsumerGroupConfig, TopicOptions, TopicRoute, ConsumerGroupRoute } from './config/resolve.ts';
+export type { AppConfig, ProducerConfig, HttpConfig, MetricsConfig, GroupSettings, ConsumerGroupConfig, TopicOptions, DeadLetterOptions } from './config/schema.ts';
+export type { TopicRoute, ConsumerGroupRoute } from './config/resolve.ts';
+export type { KafkaConfig, KafkaTopicDeclaration } from './kafka/types.ts';
+export { DEFAULTS } from './config/defaults.ts';
 export { loadApp, resolveBootFile } from './app/boot.ts';
 export { Consumer, type ConsumerClass } from './consumer/consumer.ts';
 export { Responder, topic, type ResponderClass, type ResponderTopic, type ResponderTopicOptions, type ResponseOptions } from './consumer/responder.ts';
@@ -37,6 +40,15 @@ export {
   ResponderMissingError,
   TopicAdminError,
   InstallError,
+  CommitUnverifiedError,
+  UsageError,
+  InvalidArgumentError,
+  ConsumerDetachedError,
+  ResponderMisuseError,
+  RouteNotFoundError,
+  BatchCorruptError,
+  TestReadTimeoutError,
+  type SerializedError,
   type ErrorCode,
   type ConfigProblem,
 } from './errors.ts';

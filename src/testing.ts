@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { App } from './app/app.ts';
 import { createTopics } from './kafka/admin.ts';
+import { TestReadTimeoutError } from './errors.ts';
 import { createLogger } from './logger.ts';
 import { createKafkaClient } from './kafka/client.ts';
 
@@ -67,7 +68,7 @@ export async function readMessages(app: App, topic: string, options: ReadOptions
     });
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`readMessages(${topic}): ${found.length}/${count} matching after ${timeoutMs} ms (${seen} read)`)), timeoutMs);
+      timer = setTimeout(() => reject(new TestReadTimeoutError(`readMessages(${topic}): ${found.length}/${count} matching after ${timeoutMs} ms (${seen} read)`)), timeoutMs);
     });
     try {
       await Promise.race([enough, timeout]);

@@ -5,7 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { loadApp, resolveBootFile } from '../app/boot.ts';
-import { PartitaError, UnknownConsumerGroupError } from '../errors.ts';
+import { PartitaError, UnknownConsumerGroupError, UsageError } from '../errors.ts';
 import { createLogger } from '../logger.ts';
 import { Server, selectGroups } from '../main/server.ts';
 import { startHttpServer, type HttpServer } from '../http/http-server.ts';
@@ -31,8 +31,6 @@ function parsePort(value: string, from: string): number {
   if (!/^\d+$/.test(value) || n > 65535) throw new UsageError(`${from} must be a port number 0-65535, got "${value}"`);
   return n;
 }
-
-class UsageError extends Error {}
 
 function fail(err: unknown): number {
   if (err instanceof UsageError) {

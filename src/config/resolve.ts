@@ -1,247 +1,24 @@
 /**
- * The boot file's config: documented input types, the zod schema that
- * validates them (every problem reported at once, with its path), and the
- * normalized form the runtime reads. Validation runs on the main thread and
- * again in each worker (both import the boot file), so it stays cheap.
+ * From a validated config to what the runtime reads: defaults filled in
+ * (from defaults.ts), top-level `topics` folded into the default group,
+ * and the checks that span options (every problem reported at once).
+ * Validation runs on the main thread and again in each worker (both import
+ * the boot file), so it stays cheap.
  */
 import { availableParallelism } from 'node:os';
-import { z } from 'zod';
-import { isConsumerClass, type ConsumerClass } from '../consumer/consumer.ts';
+import type { z } from 'zod';
+import type { ConsumerClass } from '../consumer/consumer.ts';
+import type { ResponderClass } from '../consumer/responder.ts';
 import { ConfigError, type ConfigProblem } from '../errors.ts';
+import type { KafkaConfig, KafkaTopicDeclaration, ResolvedKafkaConfig } from '../kafka/types.ts';
 import type { Deserializer } from '../messages/deserializers.ts';
 import type { Message } from '../messages/messages.ts';
 import type { ProducerSettings } from '../producer/producer.ts';
-import type { Serializer } from '../producer/serializers.ts';
-import type { KafkaConfig, KafkaTopicDeclaration, ResolvedKafkaConfig } from '../kafka/types.ts';
+import { DEFAULTS } from './defaults.ts';
+import { appSchema, TOPIC_NAME, type DeadLetterOptions, type GroupSettings, type HttpConfig, type MetricsConfig, type groupSchema } from './schema.ts';
 
 export type { KafkaConfig, KafkaTopicDeclaration, ResolvedKafkaConfig };
-import { isResponderClass, type ResponderClass } from '../consumer/responder.ts';
-
-/** Settings of a consumer group; `defaults` sets them for all groups, a group may override. */
-export interface GroupSettings {
-  /** Batches queued per partition beyond the one being processed; when full the partition is paused. @default 2 */
-  prefetch?: number;
-  /**
-   * Most messages in one batch handed to consume(); a larger fetch is split. Bounds the work a
-   * partition has in flight, hence what a rebalance re-delivers to the partition's next owner.
-   * @default 1000
-   */
-  maxMessages?: number;
-  /** How often processed offsets are committed; also committed on revoke and shutdown. @default 1000 */
-  commitIntervalMs?: number;
-  /** @default 30000 */
-  sessionTimeoutMs?: number;
-  /** @default 3000 */
-  heartbeatIntervalMs?: number;
-  /** @default 60000 */
-  rebalanceTimeoutMs?: number;
-  /** Max bytes fetched per partition per request (bounds one batch). @default 1048576 */
-  maxBytesPerPartition?: number;
-  /** Max bytes per fetch response. @default 10485760 */
-  maxBytes?: number;
-  /** Broker long-poll wait when no data is available. @default 500 */
-  maxWaitTimeMs?: number;
-  /** Backoff before retrying a failed batch: initialMs doubling up to maxMs. @default { initialMs: 1000, maxMs: 30000 } */
-  retryBackoff?: { initialMs?: number; maxMs?: number };
-  /** After a topic's timeoutMs fires, how long consume() gets to settle before its worker thread is replaced. @default 5000 */
-  timeoutGraceMs?: number;
-}
-
-export interface DeadLetterOptions {
-  /** Topic the poison message is produced to (with its origin in headers). */
-  topic: string;
-  /** Retries of a failing message before it is moved aside; 0 moves it at the first failure. @default 3 */
-  maxRetries?: number;
-  /** Retry malformed payloads (PAYLOAD_INVALID) like other errors; by default they go straight to the dead-letter topic, since they never heal. @default false */
-  retryMalformed?: boolean;
-}
-
-export interface TopicOptions<P = any> {
-  /** The class handling this topic: `class X extends Consumer { consume(messages) {} }`. */
-  consumer: ConsumerClass<P>;
-  /** @default 'json' */
-  deserializer?: Deserializer;
-  /** `pool`: worker threads (partition pinned to one thread). `inline`: the main thread. @default 'pool' */
-  backend?: 'pool' | 'inline';
-  /** Where a group without a committed offset starts. @default 'earliest' */
-  startFrom?: 'earliest' | 'latest';
-  /** Inactive topics are declared (routes, flow) but not consumed. @default true */
-  active?: boolean;
-  /** Runs on the main thread for each fetched message; false drops it before scheduling (its offset still counts as processed). */
-  filter?: (message: Message<P>) => boolean;
-  /** Commit only what consume() marks with markAsConsumed(). @default false */
-  manualOffsets?: boolean;
-  /** Overrides the group's retry backoff for this topic. */
-  retryBackoff?: { initialMs?: number; maxMs?: number };
-  /** Overrides the group's maxMessages (most messages per consume() call) for this topic. */
-  maxMessages?: number;
-  /** A batch running longer fails with JOB_TIMEOUT (retried / dead-lettered); the consumer's `signal` aborts. @default none */
-  timeoutMs?: number;
-  /** Move messages that keep failing to this topic instead of retrying forever. */
-  deadLetter?: DeadLetterOptions;
-  /** Where respondWith() sends: a Responder subclass declaring its outgoing topics. */
-  responder?: ResponderClass;
-  /** The topic as `partita topics plan|create` should make it. Undeclared topics are not managed. */
-  kafkaTopic?: KafkaTopicDeclaration;
-}
-
-
-/** `app.producer` and producing from consumers. */
-export interface ProducerConfig {
-  /** Idempotent producer (no duplicates from the producer's own retries). @default true */
-  idempotent?: boolean;
-  /** How long produceAsync buffers before sending. @default 5 */
-  lingerMs?: number;
-  /** produceAsync sends as soon as this many messages are buffered. @default 1000 */
-  batchSize?: number;
-  /** Serializer per outgoing topic (default JSON). */
-  serializers?: Record<string, Serializer>;
-}
-
-export interface ConsumerGroupConfig extends GroupSettings {
-  /** Overrides of the app's kafka settings (a group may read another cluster). */
-  kafka?: Partial<KafkaConfig>;
-  topics: Record<string, TopicOptions>;
-}
-
-/** The HTTP endpoint for Prometheus and health probes (`partita server` starts it). */
-export interface HttpConfig {
-  /** @default true */
-  enabled?: boolean;
-  /** Address to bind; keep the default unless a scraper on another host needs it. @default '127.0.0.1' */
-  host?: string;
-  /** 0 picks a free port (logged at start). Env PARTITA_HTTP_PORT and --http-port override it. @default 9394 */
-  port?: number;
-  /** /health fails when the main event loop lagged more than this in the last 10 s. @default 5000 */
-  maxEventLoopLagMs?: number;
-  /** /health fails when no worker thread has been able to run tasks for this long. @default 10000 */
-  poolDeadAfterMs?: number;
-}
-
-export interface MetricsConfig {
-  /** How often worker threads send their runtime metrics and consumer lag is refreshed from Kafka. @default 5000 */
-  intervalMs?: number;
-}
-
-export interface AppConfig {
-  kafka: KafkaConfig;
-  producer?: ProducerConfig;
-  /** Metrics/health HTTP endpoint. */
-  http?: HttpConfig;
-  metrics?: MetricsConfig;
-  /** Worker threads in the pool. @default os.availableParallelism() */
-  concurrency?: number;
-  /** Graceful shutdown budget. @default 30000 */
-  shutdownTimeoutMs?: number;
-  /** Group settings applied to every group (a group's own settings win). */
-  defaults?: GroupSettings;
-  /** Name of the group that `topics` (declared outside any group) belong to. @default kafka.clientId or 'partita' */
-  defaultConsumerGroup?: string;
-  /** Topics of the default consumer group. */
-  topics?: Record<string, TopicOptions>;
-  /** Consumer groups by name (the Kafka group id), each with its topics. */
-  routes?: Record<string, ConsumerGroupConfig>;
-}
-
-const positiveInt = z.number().int().positive();
-const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
-const fn = (what: string) => z.custom<(...args: any[]) => any>((v) => typeof v === 'function', { message: `must be a function (${what})` });
-
-const kafkaShape = {
-  brokers: z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port')).min(1, 'must list at least one broker'),
-  clientId: z.string().min(1).optional(),
-  ssl: z.union([z.boolean(), z.record(z.string(), z.unknown())]).optional(),
-  sasl: z.object({ mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']), username: z.string(), password: z.string() }).strict().optional(),
-  connectionTimeoutMs: positiveInt.optional(),
-  requestTimeoutMs: positiveInt.optional(),
-  connectRetries: z.number().int().min(0).max(100).optional(),
-};
-
-const groupSettingsShape = {
-  prefetch: z.number().int().min(1).max(1000).optional(),
-  maxMessages: z.number().int().min(1).max(1_000_000).optional(),
-  commitIntervalMs: z.number().int().min(0).optional(),
-  sessionTimeoutMs: positiveInt.optional(),
-  heartbeatIntervalMs: positiveInt.optional(),
-  rebalanceTimeoutMs: positiveInt.optional(),
-  maxBytesPerPartition: positiveInt.optional(),
-  maxBytes: positiveInt.optional(),
-  maxWaitTimeMs: z.number().int().min(0).optional(),
-  retryBackoff: z.object({ initialMs: positiveInt.optional(), maxMs: positiveInt.optional() }).strict().optional(),
-  timeoutGraceMs: positiveInt.optional(),
-};
-
-const topicSchema = z
-  .object({
-    consumer: z.custom<ConsumerClass>(isConsumerClass, { message: 'must be a Consumer subclass' }),
-    deserializer: z.union([z.enum(['json', 'string', 'raw']), fn('raw, context) => payload')]).optional(),
-    backend: z.enum(['pool', 'inline']).optional(),
-    startFrom: z.enum(['earliest', 'latest']).optional(),
-    active: z.boolean().optional(),
-    filter: fn('message) => boolean').optional(),
-    manualOffsets: z.boolean().optional(),
-    retryBackoff: z.object({ initialMs: positiveInt.optional(), maxMs: positiveInt.optional() }).strict().optional(),
-    maxMessages: z.number().int().min(1).max(1_000_000).optional(),
-    timeoutMs: positiveInt.optional(),
-    responder: z.custom<ResponderClass>(isResponderClass, { message: 'must be a Responder subclass with static topics' }).optional(),
-    kafkaTopic: z
-      .object({
-        partitions: z.number().int().min(1).max(100_000),
-        replicationFactor: z.number().int().min(1).max(32).optional(),
-        config: z.record(z.string(), z.string()).optional(),
-      })
-      .strict()
-      .optional(),
-    deadLetter: z
-      .object({
-        topic: z.string().regex(TOPIC_NAME, 'must be a Kafka topic name (letters, digits, . _ -; at most 249)'),
-        maxRetries: z.number().int().min(0).max(1000).optional(),
-        retryMalformed: z.boolean().optional(),
-      })
-      .strict()
-      .optional(),
-  })
-  .strict();
-
-const groupSchema = z
-  .object({
-    ...groupSettingsShape,
-    kafka: z.object(kafkaShape).partial().strict().optional(),
-    topics: z.record(z.string(), topicSchema),
-  })
-  .strict();
-
-const appSchema = z
-  .object({
-    kafka: z.object(kafkaShape).strict(),
-    http: z
-      .object({
-        enabled: z.boolean().optional(),
-        host: z.string().min(1).optional(),
-        port: z.number().int().min(0).max(65535).optional(),
-        maxEventLoopLagMs: positiveInt.optional(),
-        poolDeadAfterMs: positiveInt.optional(),
-      })
-      .strict()
-      .optional(),
-    producer: z
-      .object({
-        idempotent: z.boolean().optional(),
-        lingerMs: z.number().int().min(0).max(60_000).optional(),
-        batchSize: positiveInt.optional(),
-        serializers: z.record(z.string(), z.union([z.enum(['json', 'string', 'raw']), fn('value, { topic }) => Buffer | string | null')])).optional(),
-      })
-      .strict()
-      .optional(),
-    metrics: z.object({ intervalMs: z.number().int().min(100).optional() }).strict().optional(),
-    concurrency: z.number().int().min(1).max(256).optional(),
-    shutdownTimeoutMs: positiveInt.optional(),
-    defaults: z.object(groupSettingsShape).strict().optional(),
-    defaultConsumerGroup: z.string().min(1).optional(),
-    topics: z.record(z.string(), topicSchema).optional(),
-    routes: z.record(z.string().min(1), groupSchema).optional(),
-  })
-  .strict();
+export type { AppConfig, ConsumerGroupConfig, DeadLetterOptions, GroupSettings, HttpConfig, MetricsConfig, ProducerConfig, TopicOptions } from './schema.ts';
 
 /** A topic route after validation, with every default filled in. */
 export interface TopicRoute {
@@ -281,19 +58,6 @@ export interface ResolvedConfig {
   groups: ConsumerGroupRoute[];
 }
 
-const settingDefaults: ResolvedGroupSettings = {
-  prefetch: 2,
-  maxMessages: 1000,
-  commitIntervalMs: 1000,
-  sessionTimeoutMs: 30_000,
-  heartbeatIntervalMs: 3000,
-  rebalanceTimeoutMs: 60_000,
-  maxBytesPerPartition: 1024 * 1024,
-  maxBytes: 10 * 1024 * 1024,
-  maxWaitTimeMs: 500,
-  retryBackoff: { initialMs: 1000, maxMs: 30_000 },
-  timeoutGraceMs: 5000,
-};
 
 function problemsOf(error: z.ZodError): ConfigProblem[] {
   return error.issues.map((issue) => {
@@ -331,7 +95,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
   if (!parsed.success || names.length > 0) throw new ConfigError([...(parsed.success ? [] : problemsOf(parsed.error)), ...names]);
   const cfg = parsed.data;
   const problems: ConfigProblem[] = [];
-  const clientId = cfg.kafka.clientId ?? 'partita';
+  const clientId = cfg.kafka.clientId ?? DEFAULTS.kafka.clientId;
   const defaultGroup = cfg.defaultConsumerGroup ?? clientId;
   const declared: Array<[string, z.infer<typeof groupSchema>]> = Object.entries(cfg.routes ?? {});
   if (cfg.topics && Object.keys(cfg.topics).length > 0) {
@@ -348,38 +112,30 @@ export function resolveConfig(input: unknown): ResolvedConfig {
   if (problems.length > 0) throw new ConfigError(problems);
 
   const groups: ConsumerGroupRoute[] = declared.map(([name, g]) => {
-    const kafka = { ...cfg.kafka, ...g.kafka };
+    const kafka = resolveKafka({ ...cfg.kafka, ...g.kafka, brokers: g.kafka?.brokers ?? cfg.kafka.brokers }, clientId);
     const { topics: _t, kafka: _k, ...own } = g;
-    const settings = { ...settingDefaults, ...cfg.defaults, ...own } as ResolvedGroupSettings;
-    settings.retryBackoff = { ...settingDefaults.retryBackoff, ...cfg.defaults?.retryBackoff, ...own.retryBackoff };
+    const settings = { ...DEFAULTS.group, ...cfg.defaults, ...own } as ResolvedGroupSettings;
+    settings.retryBackoff = { ...DEFAULTS.group.retryBackoff, ...cfg.defaults?.retryBackoff, ...own.retryBackoff };
     return {
       name,
-      kafka: {
-        brokers: kafka.brokers ?? cfg.kafka.brokers,
-        clientId: kafka.clientId ?? clientId,
-        connectionTimeoutMs: kafka.connectionTimeoutMs ?? 3000,
-        requestTimeoutMs: kafka.requestTimeoutMs ?? 30_000,
-        connectRetries: kafka.connectRetries ?? 5,
-        ssl: kafka.ssl,
-        sasl: kafka.sasl,
-      },
+      kafka,
       settings,
       topics: Object.entries(g.topics).map(([topic, t]) => ({
         group: name,
         topic,
         consumer: t.consumer,
-        deserializer: t.deserializer ?? 'json',
-        backend: t.backend ?? 'pool',
-        startFrom: t.startFrom ?? 'earliest',
-        active: t.active ?? true,
+        deserializer: t.deserializer ?? DEFAULTS.topic.deserializer,
+        backend: t.backend ?? DEFAULTS.topic.backend,
+        startFrom: t.startFrom ?? DEFAULTS.topic.startFrom,
+        active: t.active ?? DEFAULTS.topic.active,
         filter: t.filter,
-        manualOffsets: t.manualOffsets ?? false,
+        manualOffsets: t.manualOffsets ?? DEFAULTS.topic.manualOffsets,
         retryBackoff: { ...settings.retryBackoff, ...t.retryBackoff },
         maxMessages: t.maxMessages ?? settings.maxMessages,
         timeoutMs: t.timeoutMs,
-        deadLetter: t.deadLetter ? { maxRetries: 3, retryMalformed: false, ...t.deadLetter } : undefined,
+        deadLetter: t.deadLetter ? { ...DEFAULTS.deadLetter, ...t.deadLetter } : undefined,
         responder: t.responder,
-        kafkaTopic: t.kafkaTopic ? { replicationFactor: 1, config: {}, ...t.kafkaTopic } : undefined,
+        kafkaTopic: t.kafkaTopic ? { ...DEFAULTS.kafkaTopic, config: {}, ...t.kafkaTopic } : undefined,
       })),
     };
   });
@@ -407,9 +163,22 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  const http = { enabled: true, host: '127.0.0.1', port: 9394, maxEventLoopLagMs: 5000, poolDeadAfterMs: 10_000, ...cfg.http };
+  const http = { ...DEFAULTS.http, ...cfg.http };
   const k = cfg.kafka;
-  const kafka: ResolvedKafkaConfig = { brokers: k.brokers, clientId, connectionTimeoutMs: k.connectionTimeoutMs ?? 3000, requestTimeoutMs: k.requestTimeoutMs ?? 30_000, connectRetries: k.connectRetries ?? 5, ssl: k.ssl, sasl: k.sasl };
-  const producer: ProducerSettings = { idempotent: true, lingerMs: 5, batchSize: 1000, serializers: {}, ...cfg.producer };
-  return { kafka, producer, http, metrics: { intervalMs: 5000, ...cfg.metrics }, concurrency: cfg.concurrency ?? availableParallelism(), shutdownTimeoutMs: cfg.shutdownTimeoutMs ?? 30_000, groups };
+  const kafka = resolveKafka(k, clientId);
+  const producer: ProducerSettings = { ...DEFAULTS.producer, serializers: {}, ...cfg.producer };
+  return { kafka, producer, http, metrics: { ...DEFAULTS.metrics, ...cfg.metrics }, concurrency: cfg.concurrency ?? availableParallelism(), shutdownTimeoutMs: cfg.shutdownTimeoutMs ?? DEFAULTS.app.shutdownTimeoutMs, groups };
+}
+
+/** Connection settings with their defaults (`clientId`: the app's, which a group inherits). */
+function resolveKafka(k: Partial<KafkaConfig>, clientId: string): ResolvedKafkaConfig {
+  return {
+    brokers: k.brokers!,
+    clientId: k.clientId ?? clientId,
+    connectionTimeoutMs: k.connectionTimeoutMs ?? DEFAULTS.kafka.connectionTimeoutMs,
+    requestTimeoutMs: k.requestTimeoutMs ?? DEFAULTS.kafka.requestTimeoutMs,
+    connectRetries: k.connectRetries ?? DEFAULTS.kafka.connectRetries,
+    ssl: k.ssl,
+    sasl: k.sasl,
+  };
 }

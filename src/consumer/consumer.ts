@@ -5,7 +5,7 @@
  * of that partition until it is revoked or the process shuts down.
  */
 import type { Message, Messages } from '../messages/messages.ts';
-import { ResponderMissingError } from '../errors.ts';
+import { ConsumerDetachedError, ResponderMissingError } from '../errors.ts';
 import type { DeliveryReport, OutgoingMessage, Producer } from '../producer/producer.ts';
 import type { ResponderClass } from './responder.ts';
 
@@ -37,7 +37,7 @@ export abstract class Consumer<P = unknown> {
 
   #ctx(): ConsumerContext {
     const ctx = this[kContext];
-    if (!ctx) throw new Error('This consumer is not attached to a partition yet (do not call it from the constructor; use initialized()).');
+    if (!ctx) throw new ConsumerDetachedError();
     return ctx;
   }
 
@@ -141,6 +141,6 @@ export function attachContext(consumer: Consumer<unknown>, ctx: ConsumerContext)
 
 export function contextOf(consumer: Consumer<unknown>): ConsumerContext {
   const ctx = consumer[kContext];
-  if (!ctx) throw new Error('consumer has no context');
+  if (!ctx) throw new ConsumerDetachedError();
   return ctx;
 }

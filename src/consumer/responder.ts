@@ -17,7 +17,7 @@
  * conventions: class names do not survive minifiers and re-exports, and an
  * explicit route reads the same in the boot file, `partita routes` and `flow`.
  */
-import { ResponderError } from '../errors.ts';
+import { ResponderError, ResponderMisuseError } from '../errors.ts';
 import type { OutgoingMessage } from '../producer/producer.ts';
 import type { Serializer } from '../producer/serializers.ts';
 import type { KafkaTopicDeclaration } from '../kafka/types.ts';
@@ -65,7 +65,7 @@ export abstract class Responder<A extends unknown[] = unknown[]> {
 
   /** Adds a message for `topicName` to the response (sent after respond() returns and the contract holds). */
   protected respondTo(topicName: string, data: unknown, options: ResponseOptions = {}): void {
-    if (!this.#collected) throw new Error('respondTo() is only valid while respond() runs (call it through a consumer\'s respondWith())');
+    if (!this.#collected) throw new ResponderMisuseError();
     const declared = (this.constructor as ResponderClass).topics.find((t) => t.name === topicName);
     if (!declared) {
       this.#problems.push(`topic "${topicName}" is not declared in ${this.constructor.name}.topics`);

@@ -11,7 +11,7 @@
 import { threadId } from 'node:worker_threads';
 import type { App } from '../app/app.ts';
 import { attachContext, contextOf, type Consumer, type ConsumerContext } from './consumer.ts';
-import { JobTimeoutError, PayloadError, serializeError } from '../errors.ts';
+import { JobTimeoutError, PayloadError, RouteNotFoundError, serializeError } from '../errors.ts';
 import { resolveDeserializer, type DeserializerFn } from '../messages/deserializers.ts';
 import { Messages } from '../messages/messages.ts';
 import type { RawBatch } from '../protocol/batch-codec.ts';
@@ -69,7 +69,7 @@ export class PartitionRunner {
     let inst = this.#instances.get(key);
     if (!inst) {
       const route = this.#app.route(group, topic);
-      if (!route) throw new Error(`no route for consumer group "${group}", topic "${topic}" in this thread's boot file`);
+      if (!route) throw new RouteNotFoundError(group, topic);
       const consumer = new route.consumer();
       const ctx: ConsumerContext = { consumerGroup: group, topic, partition, attempt: 1, marked: null, signal: NEVER_ABORTED, producer: this.#app.producer, responder: route.responder, pending: [] };
       attachContext(consumer, ctx);

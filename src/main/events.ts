@@ -13,7 +13,7 @@
  * cheap (count, enqueue), never block.
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
-import type { SerializedError } from '../errors.ts';
+import { InvalidArgumentError, type SerializedError } from '../errors.ts';
 import type { TopicPartitionOffset } from '../kafka/types.ts';
 
 /** Where a batch ran: a worker thread's id, or `'inline'` (the main thread). */
@@ -96,7 +96,7 @@ export class Instrumentation {
 
   /** Subscribes; returns the function that unsubscribes. */
   on<E extends EventName>(name: E, listener: Listener<E>): () => void {
-    if (!channels.has(name)) throw new TypeError(`unknown Partita event "${String(name)}"; known: ${EVENT_NAMES.join(', ')}`);
+    if (!channels.has(name)) throw new InvalidArgumentError(`unknown Partita event "${String(name)}"; known: ${EVENT_NAMES.join(', ')}`);
     let set = this.#listeners.get(name);
     if (!set) this.#listeners.set(name, (set = new Set()));
     set.add(listener as Listener<never>);

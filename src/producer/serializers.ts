@@ -3,6 +3,8 @@
  * or per message. They run on the thread that produces (worker threads
  * serialize their own messages), so only bytes cross threads.
  */
+import { ProduceError } from '../errors.ts';
+
 export type SerializerFn = (value: unknown, context: { topic: string }) => Buffer | string | null;
 export type SerializerName = 'json' | 'string' | 'raw';
 export type Serializer = SerializerName | SerializerFn;
@@ -16,7 +18,7 @@ export const serializers: Record<SerializerName, SerializerFn> = {
     if (value === null || value === undefined) return null;
     if (Buffer.isBuffer(value) || typeof value === 'string') return value;
     if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-    throw new TypeError(`the raw serializer of topic ${topic} takes a Buffer, Uint8Array or string, got ${typeof value}`);
+    throw new ProduceError(`the raw serializer of topic ${topic} takes a Buffer, Uint8Array or string, got ${typeof value}`);
   },
 };
 

@@ -6,6 +6,7 @@
  * thread and a smaller encoding.
  */
 import { Packr } from 'msgpackr';
+import { BatchCorruptError } from '../errors.ts';
 
 export type HeaderValue = Buffer | string | Array<Buffer | string>;
 export type Headers = Record<string, HeaderValue | undefined>;
@@ -71,7 +72,7 @@ function asBuffer(v: unknown): Buffer | null {
   if (v === null || v === undefined) return null;
   if (Buffer.isBuffer(v)) return v;
   if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-  throw new TypeError(`expected bytes, got ${typeof v}`);
+  throw new BatchCorruptError(`a packed batch holds ${typeof v} where bytes belong`);
 }
 
 export function unpackBatch(packed: Uint8Array): RawBatch {

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Server, type App } from '../../src/index.ts';
+import { Server, type App, type FetcherCrashedError } from '../../src/index.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { RecordLine } from '../fixtures/recording-consumer.ts';
 
@@ -22,8 +22,11 @@ export const FAULTY_BOOT = join(ROOT, 'test/fixtures/faulty.config.ts');
 export async function startServer(boot: string, tag: string, env: Record<string, string>): Promise<Server> {
   Object.assign(process.env, env);
   const app = (await import(`${pathToFileURL(boot).href}?${tag}`)).default as App;
-  return Server.start({ app, bootFile: boot, logger: createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
+  return Server.start({ app, bootFile: boot, logger: createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), onFatal: (err) => fatalErrors.push(err) });
 }
+
+/** Fatal errors of servers started with startServer (for failure messages: tests log silently). */
+export const fatalErrors: FetcherCrashedError[] = [];
 
 export function tempFile(name: string): string {
   return join(mkdtempSync(join(tmpdir(), 'partita-test-')), name);

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startCluster, startNode, stopCluster, stopNode } from '../../scripts/kafka/broker.ts';
 import { createTopic, produceIds, unique, waitFor } from '../helpers/kafka.ts';
-import { RECORDING_BOOT, idStats, messageRecords, startServer, tempFile } from '../helpers/app.ts';
+import { RECORDING_BOOT, fatalErrors, idStats, messageRecords, startServer, tempFile } from '../helpers/app.ts';
 
 async function consumeThrough(name: string, partitions: number, replication: number, fault: () => Promise<void>) {
   const topic = unique(name);
@@ -28,7 +28,8 @@ async function consumeThrough(name: string, partitions: number, replication: num
     await fault();
     await waitFor(() => idStats(messageRecords(out)).distinct.size >= produced.length, 'every id after the fault', 150_000).catch((err) => {
       const seen = idStats(messageRecords(out)).distinct;
-      throw new Error(`${err.message}; ${produced.length - seen.size} missing; status: ${JSON.stringify(server.status())}`);
+      const fatal = fatalErrors.map((e) => `${e.message} (cause: ${String((e.cause as Error)?.stack ?? e.cause)})`).join('; ');
+      throw new Error(`${err.message}; ${produced.length - seen.size} missing; fatal: ${fatal || 'none'}; status: ${JSON.stringify(server.status())}`);
     });
   } finally {
     await server.stop().catch(() => {});

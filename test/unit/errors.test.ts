@@ -6,15 +6,46 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import kafkajs from 'kafkajs';
 import { BrokerAuthError, BrokerTlsError, BrokerUnreachableError, ConfigError, ErrorCodes, PartitaError, PayloadError, UnknownConsumerGroupError, brokerConnectError } from '../../src/index.ts';
 import { ROOT } from '../helpers/app.ts';
 import { hasOpenssl, makeCerts, startDroppingServer, startTlsServer, type LocalServer } from '../helpers/tls.ts';
 
-test('every error code is documented in README', () => {
+/** The codes of README's error table (the rows of the table under "## Error codes"). */
+function readmeCodes(): string[] {
   const readme = readFileSync(`${ROOT}/README.md`, 'utf8');
-  for (const code of Object.keys(ErrorCodes)) assert.match(readme, new RegExp(`\\| \`${code}\` \\|`), `${code} in README's error table`);
+  const section = readme.slice(readme.indexOf('\n## Error codes'));
+  const table = section.slice(0, section.indexOf('\n## ', 1));
+  return [...table.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]!);
+}
+
+test("README's error table and the catalogue hold the same codes, each once", () => {
+  const documented = readmeCodes();
+  assert.ok(documented.length > 20, `found ${documented.length} codes in README's error table`);
+  assert.deepEqual(documented.filter((c, i) => documented.indexOf(c) !== i), [], 'no code twice in README');
+  assert.deepEqual(documented.filter((c) => !(c in ErrorCodes)), [], 'codes in README but not in the catalogue');
+  assert.deepEqual(Object.keys(ErrorCodes).filter((c) => !documented.includes(c)), [], 'codes in the catalogue but not in README');
+});
+
+test('every error Partita throws on purpose is in the catalogue: no plain Error classes or throws under src/', () => {
+  const offenders: string[] = [];
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else if (/\.ts$/.test(name) && path !== join(ROOT, 'src/errors.ts')) {
+        readFileSync(path, 'utf8')
+          .split('\n')
+          .forEach((line, i) => {
+            if (/\bnew (Error|TypeError|RangeError)\(|class \w+ extends (Error|TypeError)\b/.test(line)) offenders.push(`${relative(ROOT, path)}:${i + 1}: ${line.trim()}`);
+          });
+      }
+    }
+  };
+  walk(join(ROOT, 'src'));
+  assert.deepEqual(offenders, []);
 });
 
 test('errors carry stable codes and readable messages', () => {

@@ -50,9 +50,7 @@ export interface PoolHealth {
 }
 
 /** Thrown for a batch whose thread was terminated because it ran past timeoutMs + grace. */
-export class ThreadTerminatedError extends Error {
-  override name = 'ThreadTerminatedError';
-}
+export class ThreadTerminatedError extends WorkerError {}
 
 /** Target of the task that makes Piscina start a missing thread. */
 const KICK = -1;
