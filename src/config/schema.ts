@@ -138,7 +138,7 @@ export interface AppConfig {
   routes?: Record<string, ConsumerGroupConfig>;
 }
 
-export const positiveInt = z.number().int().positive();
+const positiveInt = z.number().int().positive();
 export const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 const fn = (what: string) => z.custom<(...args: any[]) => any>((v) => typeof v === 'function', { message: `must be a function (${what})` });
 

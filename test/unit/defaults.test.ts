@@ -25,7 +25,7 @@ function lookup(section: Section, key: string): unknown {
 }
 
 /** Every default as `section.key` → formatted value. */
-const expected = new Map(Object.entries(DEFAULTS).flatMap(([section, values]) => Object.entries(values).map(([k, v]) => [`${section}.${k}`, format(v)] as const)));
+const expected = new Map<string, string>(Object.entries(DEFAULTS).flatMap(([section, values]) => Object.entries(values).map(([k, v]) => [`${section}.${k}`, format(v)] as const)));
 
 /** README's configuration table: option cell → default cell. */
 function readmeRows(): Array<{ option: string; def: string }> {
