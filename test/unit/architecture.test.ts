@@ -5,7 +5,9 @@
  *  - no import cycle anywhere under src/;
  *  - threads visible in the tree: src/worker/ (worker threads) and src/main/
  *    (the main thread) never import each other; both build on the shared
- *    modules, and the shared modules import neither;
+ *    modules, which import neither (only what runs or observes the main
+ *    thread — CLI, HTTP, Prometheus metrics, entry points — imports it);
+ *    worker code imports shared modules only;
  *  - kafkajs is imported only in src/kafka/ and by the one kafkajs batch
  *    source (src/main/source/kafkajs.ts).
  */
