@@ -12,7 +12,7 @@ import kafkajs from 'kafkajs';
 import { Server, loadApp, startHttpServer } from '../src/index.ts';
 import { createLogger } from '../src/logger.ts';
 import { brokersFromEnvOrLocal, stopCluster } from '../scripts/kafka/broker.ts';
-import { createTopics } from '../src/kafka/admin.ts';
+import { createTopics } from '../src/app/topics.ts';
 
 const { Kafka, logLevel } = kafkajs;
 const TOPIC = 'page_views';

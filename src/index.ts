@@ -14,7 +14,7 @@ export { deserializers, type Deserializer, type DeserializerFn, type Deserialize
 export { Server, type ServerOptions, type ServerStatus, type GroupStatus, type HealthReport } from './main/server.ts';
 export { startHttpServer, type HttpServer, type HttpOptions } from './http/http-server.ts';
 export type { PoolHealth, PartitionStatus } from './main/status.ts';
-export { Instrumentation, EVENT_NAMES, type PartitaEvents, type EventName, type Listener, type PartitionEvent, type ThreadRef, type FailureReason } from './main/events.ts';
+export { Instrumentation, EVENT_NAMES, type PartitaEvents, type EventName, type Listener, type PartitionEvent, type ThreadRef, type FailureReason } from './events.ts';
 export {
   ErrorCodes,
   PartitaError,

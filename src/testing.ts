@@ -4,12 +4,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { App } from './app/app.ts';
-import { createTopics } from './kafka/admin.ts';
+import { createTopics } from './app/topics.ts';
 import { TestReadTimeoutError } from './errors.ts';
 import { createLogger } from './logger.ts';
 import { createKafkaClient } from './kafka/client.ts';
 
-export { createTopics as ensureTopics } from './kafka/admin.ts';
+export { createTopics as ensureTopics } from './app/topics.ts';
 
 export interface ReadMessage {
   topic: string;

@@ -1,12 +1,11 @@
 /**
- * Declarative topics: routes declare `kafkaTopic: { partitions,
- * replicationFactor, config }`; `plan` compares the declarations with the
- * cluster, `create` makes the missing topics. Changing an existing topic
- * (more partitions, other configs) is only reported: growing partitions
- * moves keys between partitions and deserves a deliberate step.
+ * Topic administration for declared topics (src/app/topics.ts collects the
+ * declarations from the app): `plan` compares them with the cluster,
+ * `create` makes the missing ones. Changing an existing topic (more
+ * partitions, other configs) is only reported: growing partitions moves keys
+ * between partitions and deserves a deliberate step.
  */
 import kafkajs, { type Admin } from 'kafkajs';
-import type { App } from '../app/app.ts';
 import type { ResolvedKafkaConfig } from './types.ts';
 import { TopicAdminError, brokerConnectError } from '../errors.ts';
 import { createLogger } from '../logger.ts';
@@ -27,28 +26,6 @@ export type TopicChange =
   | { kind: 'partitions'; topic: string; current: number; declared: number }
   | { kind: 'config'; topic: string; name: string; current: string | undefined; declared: string }
   | { kind: 'unchanged'; topic: string };
-
-/**
- * Every declared topic, sorted by name: routes' `kafkaTopic` (on their group's
- * cluster) and responders' outgoing topics (on the app's cluster, where
- * app.producer writes). The first declaration of a name wins.
- */
-export function declaredTopics(app: App): TopicDeclaration[] {
-  const out = new Map<string, TopicDeclaration>();
-  for (const g of app.consumerGroups) {
-    for (const t of g.topics) {
-      if (t.kafkaTopic && !out.has(t.topic)) out.set(t.topic, { topic: t.topic, ...t.kafkaTopic, kafka: g.kafka });
-    }
-  }
-  for (const g of app.consumerGroups) {
-    for (const t of g.topics) {
-      for (const o of t.responder?.topics ?? []) {
-        if (o.kafkaTopic && !out.has(o.name)) out.set(o.name, { topic: o.name, replicationFactor: 1, config: {}, ...o.kafkaTopic, kafka: app.config.kafka });
-      }
-    }
-  }
-  return [...out.values()].sort((a, b) => a.topic.localeCompare(b.topic));
-}
 
 async function withAdmin<T>(kafka: ResolvedKafkaConfig, f: (admin: Admin) => Promise<T>): Promise<T> {
   const admin = createKafkaClient(kafka, createLogger({ level: 'error' })).admin();
@@ -83,9 +60,9 @@ function byCluster(decls: TopicDeclaration[]): TopicDeclaration[][] {
 }
 
 /** What would change to make the cluster match the declarations. */
-export async function planTopics(app: App): Promise<TopicChange[]> {
+export async function planTopics(declarations: TopicDeclaration[]): Promise<TopicChange[]> {
   const changes: TopicChange[] = [];
-  for (const decls of byCluster(declaredTopics(app))) {
+  for (const decls of byCluster(declarations)) {
     changes.push(
       ...(await withAdmin(decls[0]!.kafka, async (admin) => {
         const existing = new Set(await admin.listTopics());
@@ -120,8 +97,8 @@ function topicOf(c: TopicChange): string {
 }
 
 /** Creates the declared topics that do not exist; returns their names. */
-export async function createTopics(app: App): Promise<string[]> {
-  const missing = (await planTopics(app)).flatMap((c) => (c.kind === 'create' ? [c.declaration] : []));
+export async function createTopics(declarations: TopicDeclaration[]): Promise<string[]> {
+  const missing = (await planTopics(declarations)).flatMap((c) => (c.kind === 'create' ? [c.declaration] : []));
   const created: string[] = [];
   for (const decls of byCluster(missing)) {
     await withAdmin(decls[0]!.kafka, async (admin) => {

@@ -4,7 +4,7 @@
  * with what this process processed. Kafka's own record is the truth — a
  * commit that was skipped or lost shows up here, whatever the client said.
  */
-import type { ConsumerGroupRoute } from '../config/resolve.ts';
+import type { GroupConnection } from './types.ts';
 import type { Logger } from '../logger.ts';
 import { createKafkaClient } from './client.ts';
 import type { TopicPartitionOffset } from './types.ts';
@@ -19,7 +19,7 @@ export interface UnverifiedCommit {
 }
 
 /** The partitions whose committed offset in Kafka is behind `expected` (all of them if Kafka cannot be read within `timeoutMs`). */
-export async function verifyCommitted(group: ConsumerGroupRoute, expected: TopicPartitionOffset[], logger: Logger, timeoutMs: number): Promise<UnverifiedCommit[]> {
+export async function verifyCommitted(group: GroupConnection, expected: TopicPartitionOffset[], logger: Logger, timeoutMs: number): Promise<UnverifiedCommit[]> {
   if (expected.length === 0) return [];
   const unread = expected.map((e) => ({ group: group.name, topic: e.topic, partition: e.partition, processed: e.offset, committed: null }));
   const admin = createKafkaClient({ ...group.kafka, connectRetries: 2 }, logger).admin();

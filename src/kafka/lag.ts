@@ -6,7 +6,7 @@
  * counts from its earliest offset.
  */
 import type { Admin } from 'kafkajs';
-import type { ConsumerGroupRoute } from '../config/resolve.ts';
+import type { GroupConnection } from './types.ts';
 import type { Logger } from '../logger.ts';
 import { createKafkaClient } from './client.ts';
 import { topicPartitionKey } from '../protocol/partition-id.ts';
@@ -17,7 +17,7 @@ export interface PartitionLag {
 }
 
 export class LagMonitor {
-  readonly #group: ConsumerGroupRoute;
+  readonly #group: GroupConnection;
   readonly #assignment: () => Record<string, number[]>;
   readonly #logger: Logger;
   readonly #admin: Admin;
@@ -27,7 +27,7 @@ export class LagMonitor {
   #refreshing: Promise<void> | undefined;
   #failing = false;
 
-  constructor(group: ConsumerGroupRoute, assignment: () => Record<string, number[]>, logger: Logger) {
+  constructor(group: GroupConnection, assignment: () => Record<string, number[]>, logger: Logger) {
     this.#group = group;
     this.#assignment = assignment;
     this.#logger = logger;

@@ -39,3 +39,9 @@ export interface TopicPartitionOffset {
   /** The next offset to read, as Kafka commits it. */
   offset: number;
 }
+
+/** A consumer group as the admin side needs it: its id and the cluster it lives on. */
+export interface GroupConnection {
+  name: string;
+  kafka: ResolvedKafkaConfig;
+}

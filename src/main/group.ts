@@ -21,13 +21,14 @@ import type { Logger } from '../logger.ts';
 import { topicPartitionKey } from '../protocol/partition-id.ts';
 import { DeadLetterDispatcher } from './dead-letter.ts';
 import type { Executor } from './dispatch/executor.ts';
-import type { Instrumentation } from './events.ts';
+import type { Instrumentation } from '../events.ts';
 import { OffsetTracker } from './offsets.ts';
 import { applyFilter } from './route-filter.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
 import type { Assignment, BatchSource, FetchedBatch, SourceSink } from './source/batch-source.ts';
 import { KafkajsSource } from './source/kafkajs.ts';
-import type { GroupGauges, GroupStatus } from './status.ts';
+import type { GroupGauges } from '../metrics/prometheus.ts';
+import type { GroupStatus } from './status.ts';
 
 /** How often a graceful stop tries again a final commit Kafka did not acknowledge. */
 const COMMIT_RETRY_MS = 500;

@@ -6,7 +6,7 @@
  */
 import type { Logger } from '../logger.ts';
 import { describePartition } from '../protocol/partition-id.ts';
-import type { Instrumentation } from './events.ts';
+import type { Instrumentation } from '../events.ts';
 
 export function logEvents(events: Instrumentation, logger: Logger): void {
   const of = (group: string) => logger.child({ group });

@@ -13,7 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import type { App } from '../app/app.ts';
 import type { ConsumerGroupRoute, TopicRoute } from '../config/resolve.ts';
-import { PartitionRunner } from '../consumer/runner.ts';
+import { PartitionRunner } from '../runner/partition-runner.ts';
 import { CommitUnverifiedError, NoActiveRoutesError, PartitaError, ShutdownTimeoutError, UnknownConsumerGroupError, serializeError, type FetcherCrashedError } from '../errors.ts';
 import type { KafkaProducer } from '../kafka/producer.ts';
 import { createLogger, type Logger } from '../logger.ts';
@@ -25,7 +25,7 @@ import type { Executor } from './dispatch/executor.ts';
 import { InlineExecutor } from './dispatch/inline.ts';
 import { PoolExecutor } from './dispatch/pool-executor.ts';
 import { WorkerPool } from './dispatch/worker-pool.ts';
-import { Instrumentation } from './events.ts';
+import { Instrumentation } from '../events.ts';
 import { ConsumerGroup } from './group.ts';
 import { logEvents } from './log-events.ts';
 import { serveProducePort } from './producer-port.ts';

@@ -37,13 +37,3 @@ export interface ServerStatus {
   /** Worker pool health (absent without pool routes). */
   pool?: PoolHealth;
 }
-
-/** What the Prometheus gauges read of one group when scraped. */
-export interface GroupGauges {
-  name: string;
-  assigned: number;
-  paused: number;
-  inFlight: number;
-  queued: number;
-  partitions: Array<{ topic: string; partition: number; committed: number | undefined; lag: number | undefined }>;
-}

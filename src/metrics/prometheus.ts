@@ -16,13 +16,22 @@
  */
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { TopicRoute } from '../config/resolve.ts';
-import type { Instrumentation, ThreadRef } from '../main/events.ts';
-import type { GroupGauges } from '../main/status.ts';
+import type { Instrumentation, ThreadRef } from '../events.ts';
 import { threadRegistry } from './thread-registry.ts';
 import type { MetricsSnapshot } from '../protocol/thread-metrics.ts';
 import { WeightedHistogram } from './weighted-histogram.ts';
 
 /** Read when scraped: the current state of the runtime. */
+/** What the gauges read of one consumer group when scraped. */
+export interface GroupGauges {
+  name: string;
+  assigned: number;
+  paused: number;
+  inFlight: number;
+  queued: number;
+  partitions: Array<{ topic: string; partition: number; committed: number | undefined; lag: number | undefined }>;
+}
+
 export interface RuntimeState {
   groups(): GroupGauges[];
   pool(): { size: number; ready: number; queued: number } | undefined;

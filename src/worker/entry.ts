@@ -9,7 +9,7 @@ import { workerData } from 'piscina';
 import { loadApp } from '../app/boot.ts';
 import { unpackBatch } from '../protocol/batch-codec.ts';
 import { PortProducer } from './port-producer.ts';
-import { PartitionRunner } from '../consumer/runner.ts';
+import { PartitionRunner } from '../runner/partition-runner.ts';
 import { publishThreadMetrics } from './thread-metrics.ts';
 import type { BootMessage, WorkerData } from '../protocol/boot.ts';
 import { admitted, type BatchOutcome, type HookOutcome, type PingOutcome, type WorkerTask } from '../protocol/tasks.ts';

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Consumer, createApp, type Messages } from '../../src/index.ts';
 import { appendMessage, emptyRawBatch } from '../../src/protocol/batch-codec.ts';
-import { PartitionRunner } from '../../src/consumer/runner.ts';
+import { PartitionRunner } from '../../src/runner/partition-runner.ts';
 
 const log: string[] = [];
 

@@ -12,7 +12,7 @@ import { appendMessage, emptyRawBatch, type RawBatch } from '../../src/protocol/
 import type { Executor } from '../../src/main/dispatch/executor.ts';
 import { OffsetTracker } from '../../src/main/offsets.ts';
 import { Scheduler } from '../../src/main/scheduler/scheduler.ts';
-import { Instrumentation } from '../../src/main/events.ts';
+import { Instrumentation } from '../../src/events.ts';
 import { admitted, type BatchOutcome } from '../../src/protocol/tasks.ts';
 
 class Noop extends Consumer {

@@ -4,7 +4,7 @@
  * where a thread hop costs more than it brings).
  */
 import type { TopicRoute } from '../../config/resolve.ts';
-import type { PartitionRunner } from '../../consumer/runner.ts';
+import type { PartitionRunner } from '../../runner/partition-runner.ts';
 import type { RawBatch } from '../../protocol/batch-codec.ts';
 import { admitted, type BatchOutcome, type Gate, type HookOutcome } from '../../protocol/tasks.ts';
 import type { Executor } from './executor.ts';

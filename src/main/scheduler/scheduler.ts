@@ -37,7 +37,7 @@ import { topicPartitionKey as pkey } from '../../protocol/partition-id.ts';
 import { UNKNOWN_THREAD, type BatchOutcome } from '../../protocol/tasks.ts';
 import type { DeadLetterDispatcher } from '../dead-letter.ts';
 import type { Executor } from '../dispatch/executor.ts';
-import type { FailureReason, Instrumentation, ThreadRef } from '../events.ts';
+import type { FailureReason, Instrumentation, ThreadRef } from '../../events.ts';
 import type { OffsetTracker } from '../offsets.ts';
 import type { FetchControl } from '../source/batch-source.ts';
 import { isolate, rowsFrom, split, withoutOffsets, type QueuedBatch } from './batch-slices.ts';

@@ -13,8 +13,8 @@
  * cheap (count, enqueue), never block.
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
-import { InvalidArgumentError, type SerializedError } from '../errors.ts';
-import type { TopicPartitionOffset } from '../kafka/types.ts';
+import { InvalidArgumentError, type SerializedError } from './errors.ts';
+import type { TopicPartitionOffset } from './kafka/types.ts';
 
 /** Where a batch ran: a worker thread's id, or `'inline'` (the main thread). */
 export type ThreadRef = number | 'inline';

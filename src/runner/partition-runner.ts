@@ -10,7 +10,7 @@
  */
 import { threadId } from 'node:worker_threads';
 import type { App } from '../app/app.ts';
-import { attachContext, contextOf, type Consumer, type ConsumerContext } from './consumer.ts';
+import { attachContext, contextOf, type Consumer, type ConsumerContext } from '../consumer/consumer.ts';
 import { JobTimeoutError, PayloadError, RouteNotFoundError, serializeError } from '../errors.ts';
 import { resolveDeserializer, type DeserializerFn } from '../messages/deserializers.ts';
 import { Messages } from '../messages/messages.ts';
