@@ -42,6 +42,7 @@ import type { OffsetTracker } from '../offsets.ts';
 import type { FetchControl } from '../source/batch-source.ts';
 import { isolate, rowsFrom, split, withoutOffsets, type QueuedBatch } from './batch-slices.ts';
 import { PartitionState } from './partition-state.ts';
+import { backoffMs, deadLetterNow, suspectOf } from './retry-policy.ts';
 
 
 export interface FailureInfo {
@@ -212,8 +213,7 @@ export class Scheduler {
     if (info.commitOffset !== null) this.#deps.offsets.markProcessed(topic, partition, info.commitOffset);
     const processed = this.#deps.offsets.processed(topic, partition);
     state.lastError = error;
-    const { initialMs, maxMs } = state.route.retryBackoff;
-    const delay = Math.min(maxMs, initialMs * 2 ** (state.attempt - 1));
+    const delay = backoffMs(state.route.retryBackoff, state.attempt);
 
     // A lost instance lost what it buffered too: go back to what was processed (marked) for
     // sure. If that is before this batch, those messages are no longer in memory: re-fetch.
@@ -235,18 +235,11 @@ export class Scheduler {
       this.#pump(state);
       return;
     }
-    // The message the failure is about: named by the error, the only one, or the first the
-    // consumer did not mark although it marked others in this call (it stopped there).
-    let suspect: number | undefined = info.failedOffset !== undefined && info.failedOffset >= rest.startOffset ? info.failedOffset : undefined;
-    if (suspect === undefined && rest.raw.offsets.length === 1) suspect = rest.raw.offsets[0];
-    if (suspect === undefined && info.commitOffset !== null) suspect = rest.raw.offsets[0];
-    // A retry that failed again without saying more is still about the message pinned before.
-    if (suspect === undefined && state.suspect !== null && rest.raw.offsets.includes(state.suspect)) suspect = state.suspect;
+    const suspect = suspectOf(rest.raw.offsets, { failedOffset: info.failedOffset, marked: info.commitOffset !== null, previous: state.suspect });
     state.suspect = suspect ?? null;
 
     if (deadLetter && this.#deps.deadLetters && info.counts) {
-      const malformed = error.code === 'PAYLOAD_INVALID';
-      if (suspect !== undefined && (state.attempt > deadLetter.maxRetries || (malformed && !deadLetter.retryMalformed))) {
+      if (suspect !== undefined && deadLetterNow(deadLetter, state.attempt, error)) {
         this.#logFailure(state, error, `moving ${topic}/${partition}@${suspect} to dead-letter topic ${deadLetter.topic} after ${state.attempt} attempt(s)`);
         this.#deadLetter(state, rest, rest.raw.offsets.indexOf(suspect), error, state.attempt, 1);
         return;
@@ -376,8 +369,7 @@ export class Scheduler {
           state.deadLettering = false;
           return;
         }
-        const { initialMs, maxMs } = state.route.retryBackoff;
-        const delay = Math.min(maxMs, initialMs * 2 ** (writeAttempt - 1));
+        const delay = backoffMs(state.route.retryBackoff, writeAttempt);
         this.#deps.logger.error({ err, topic: state.route.topic, partition: state.partition, offset, retryInMs: delay }, `dead-letter write failed; partition stays paused, retrying in ${delay} ms`);
         setTimeout(() => this.#deadLetter(state, batch, index, error, attempts, writeAttempt + 1), delay);
       },
