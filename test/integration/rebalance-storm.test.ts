@@ -38,10 +38,11 @@ test('processes joining and leaving repeatedly under load: nothing lost, no long
   const out = tempFile('records.jsonl');
   await createTopic(topic, 12);
   const produced = await produceIds(topic, 0, 10_000, { perSend: 100 });
-  // Keep producing through the storm, so every visitor finds work whenever it joins.
+  // Keep producing through the whole storm, so every visitor finds work whenever it joins: with a
+  // fixed amount, a slow (loaded) run outlasted the producer and a late visitor found nothing to do.
   let producing = true;
   const producer = (async () => {
-    for (let next = 10_000; producing && next < 40_000; next += 60) {
+    for (let next = 10_000; producing && next < 500_000; next += 60) {
       produced.push(...(await produceIds(topic, next, 60, { perSend: 60 })));
       await sleep(100);
     }
@@ -56,7 +57,12 @@ test('processes joining and leaving repeatedly under load: nothing lost, no long
       all.push(visitor);
       await waitFor(() => /joined consumer group/.test(visitor.output()), 'visitor joined', 60_000);
       // Leave only once it has taken partitions and processed (a loaded machine starts slowly).
-      await waitFor(() => messageRecords(out).some((r) => r.pid === visitor.child.pid), 'visitor processing', 60_000);
+      await waitFor(() => messageRecords(out).some((r) => r.pid === visitor.child.pid), 'visitor processing', 60_000).catch(async (err) => {
+        for (const p of [steady, visitor]) p.child.kill('SIGUSR2');
+        await sleep(500);
+        const tail = (p: AppProcess) => p.output().trim().split('\n').slice(-12).map((l) => l.slice(0, 1500)).join('\n');
+        throw new Error(`${err.message}\nvisitor (cycle ${cycle}):\n${tail(visitor)}\nsteady:\n${tail(steady)}`);
+      });
       await sleep(1000 + Math.random() * 1500);
       visitor.child.kill(cycle % 2 === 0 ? 'SIGTERM' : 'SIGKILL');
       await visitor.exited;
