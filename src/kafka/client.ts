@@ -5,6 +5,7 @@
 import kafkajs, { type Kafka as KafkajsClient, type Producer as KafkajsProducer, type SASLOptions } from 'kafkajs';
 import type { ResolvedKafkaConfig } from './types.ts';
 import type { Logger } from '../logger.ts';
+import { installCodecs } from './codecs.ts';
 
 const { Kafka, logLevel, Partitioners } = kafkajs;
 
@@ -24,6 +25,8 @@ function kafkajsLogCreator(logger: Logger) {
 }
 
 export function createKafkaClient(config: ResolvedKafkaConfig, logger: Logger): KafkajsClient {
+  // Snappy, lz4 and zstd topics are readable by every client Partita makes.
+  installCodecs();
   return new Kafka({
     clientId: config.clientId,
     brokers: config.brokers,
