@@ -18,6 +18,25 @@ import { appendMessage, emptyRawBatch } from '../../protocol/batch-codec.ts';
 import { topicPartitionKey } from '../../protocol/partition-id.ts';
 import type { BatchSource, SourceSink } from './batch-source.ts';
 
+/**
+ * kafkajs gives up for good on some failures that only mean the cluster is
+ * not there yet: while a broker restarts, the group coordinator cannot be
+ * found (KafkaJSGroupCoordinatorNotFound, non-retriable to kafkajs) once its
+ * retry budget is spent. A consumer that gave up for one of these is started
+ * again, with a backoff, a bounded number of times in a row (a join resets
+ * the count); past that it is a crash (FETCHER_CRASHED).
+ */
+const TRANSIENT_CRASHES = new Set(['KafkaJSGroupCoordinatorNotFound', 'KafkaJSConnectionError', 'KafkaJSConnectionClosedError', 'KafkaJSBrokerNotFound', 'KafkaJSRequestTimeoutError', 'KafkaJSNumberOfRetriesExceeded']);
+const MAX_SELF_RESTARTS = 8;
+const SELF_RESTART_MAX_MS = 15_000;
+
+export function transientCrash(err: unknown): boolean {
+  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (TRANSIENT_CRASHES.has((e as { name?: string }).name ?? '')) return true;
+  }
+  return false;
+}
+
 export class KafkajsSource implements BatchSource {
   readonly #group: ConsumerGroupRoute;
   /** The group's active topics this process consumes, with where a group without commits starts. */
@@ -30,6 +49,10 @@ export class KafkajsSource implements BatchSource {
   /** Seeks asked for while kafkajs restarted its consumer: applied at the next join. */
   readonly #pendingSeeks = new Map<string, { topic: string; partition: number; offset: number }>();
   #assignment: Record<string, number[]> = {};
+  /** Restarts after kafkajs gave up, since the last join (see TRANSIENT_CRASHES). */
+  #selfRestarts = 0;
+  #restartTimer: NodeJS.Timeout | undefined;
+  #stopping = false;
 
   constructor(group: ConsumerGroupRoute, topics: Array<{ topic: string; fromBeginning: boolean }>, logger: Logger) {
     this.#group = group;
@@ -87,6 +110,7 @@ export class KafkajsSource implements BatchSource {
     c.on(c.events.GROUP_JOIN, (e) => {
       const assignment = e.payload.memberAssignment;
       this.#assignment = assignment;
+      this.#selfRestarts = 0;
       sink.joined(assignment, e.payload.duration);
       for (const [k, seek] of this.#pendingSeeks) {
         this.#pendingSeeks.delete(k);
@@ -103,7 +127,12 @@ export class KafkajsSource implements BatchSource {
     c.on(c.events.COMMIT_OFFSETS, (e) => {
       for (const t of e.payload.topics) for (const p of t.partitions) this.#acknowledged.push({ topic: t.topic, partition: p.partition, offset: Number(String(p.offset)) });
     });
-    c.on(c.events.CRASH, (e) => sink.crashed(e.payload.error, e.payload.restart));
+    c.on(c.events.CRASH, (e) => {
+      const { error, restart } = e.payload;
+      if (restart || this.#stopping || !transientCrash(error) || this.#selfRestarts >= MAX_SELF_RESTARTS) return sink.crashed(error, restart);
+      sink.crashed(error, true);
+      this.#restartLater(error);
+    });
 
     try {
       await c.connect();
@@ -119,7 +148,31 @@ export class KafkajsSource implements BatchSource {
         throw new SubscribeError(this.#group.name, topic, err);
       }
     }
-    await c.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => this.#onBatch(payload) });
+    await this.#run();
+  }
+
+  #run(): Promise<void> {
+    return this.#consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => this.#onBatch(payload) });
+  }
+
+  /** Starts the consumer again after kafkajs gave up on a transient failure (it disconnected itself). */
+  #restartLater(cause: unknown): void {
+    this.#selfRestarts += 1;
+    const delay = Math.min(SELF_RESTART_MAX_MS, 1000 * 2 ** (this.#selfRestarts - 1));
+    this.#logger.warn({ err: cause, attempt: this.#selfRestarts, of: MAX_SELF_RESTARTS, retryInMs: delay }, 'kafkajs consumer gave up (no broker or group coordinator yet); starting it again');
+    this.#restartTimer = setTimeout(() => {
+      if (this.#stopping) return;
+      this.#consumer
+        .connect()
+        .then(() => this.#run())
+        .catch(async (err: unknown) => {
+          // A start that failed half-way leaves kafkajs thinking it runs: disconnect resets it.
+          await this.#consumer.disconnect().catch(() => {});
+          if (this.#stopping) return;
+          if (this.#selfRestarts < MAX_SELF_RESTARTS) this.#restartLater(err);
+          else this.#sink!.crashed(err, false);
+        });
+    }, delay);
   }
 
   async #onBatch({ batch, resolveOffset, isStale }: EachBatchPayload): Promise<void> {
@@ -162,6 +215,8 @@ export class KafkajsSource implements BatchSource {
   }
 
   async stop(): Promise<void> {
+    this.#stopping = true;
+    clearTimeout(this.#restartTimer);
     await this.#consumer.disconnect();
   }
 }
