@@ -123,7 +123,8 @@ export class Server {
     this.#metrics = new ServerMetrics({
       events,
       groups: this.#groups.map((g) => g.name),
-      routes: this.#groups.flatMap((g) => groupRoutesOf(routes, g.name)),
+      // Every active route of the selected groups belongs to one of #groups.
+      routes,
       state: {
         groups: () => this.#groups.map((g) => g.gauges()),
         pool: () => {
@@ -284,8 +285,4 @@ export class Server {
     await this.#pool?.destroy().catch(() => {});
     this.#snapshots?.close();
   }
-}
-
-function groupRoutesOf(routes: TopicRoute[], group: string): TopicRoute[] {
-  return routes.filter((r) => r.group === group);
 }
