@@ -5,8 +5,19 @@
  * that was already running is used and left running.
  *
  *   tsx scripts/test.ts [--unit | --integration] [file ...]
+ *
+ * Every integration file runs as its own `node --test` process in its own
+ * process group, under a wall-clock limit: a file that hangs (a child process
+ * that never exits, a wait without a bound) is killed with everything it
+ * started and reported by name as a failure, instead of holding the whole
+ * suite until CI's own limit ends it with nothing to show. Each file's output
+ * is printed in one piece when it ends, with its duration; a line every two
+ * minutes says what is still running.
+ *
+ * Environment: TEST_CONCURRENCY (3), TEST_FILE_LIMIT_S (900 per file),
+ * TEST_TOTAL_LIMIT_S (3600 for the whole run).
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -25,14 +36,77 @@ function findTests(dir: string): string[] {
 /** Test files that load every core for minutes (CPU-bound fleets, a cluster of their own, the bench). */
 const SATURATING = /(bench|commit-truth)\.test\.ts$/;
 
-function runNodeTests(files: string[], env: NodeJS.ProcessEnv, concurrency: number): Promise<number> {
-  const args = ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${concurrency}`, ...files];
+interface Job {
+  name: string;
+  files: string[];
+}
+
+interface Outcome {
+  name: string;
+  status: 'pass' | 'fail' | 'killed';
+  seconds: number;
+}
+
+const envSeconds = (name: string, fallback: number) => Number(process.env[name] ?? fallback) * 1000;
+const FILE_LIMIT_MS = envSeconds('TEST_FILE_LIMIT_S', 900);
+const TOTAL_LIMIT_MS = envSeconds('TEST_TOTAL_LIMIT_S', 3600);
+const started = Date.now();
+const elapsed = (since: number) => Math.round((Date.now() - since) / 1000);
+
+/** Running jobs, so a limit or a Ctrl-C can end each with its whole process group. */
+const running = new Map<Job, { child: ChildProcess; since: number }>();
+let interruptedBy: NodeJS.Signals | undefined;
+
+function killGroup(child: ChildProcess): void {
+  try {
+    // Detached children lead their own process group: this ends the app processes they started too.
+    process.kill(-child.pid!, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
+
+function runJob(job: Job, env: NodeJS.ProcessEnv): Promise<Outcome> {
+  // --test-force-exit: a file whose tests are done does not wait on handles left open.
+  const args = ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-force-exit', ...job.files];
+  const since = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { stdio: 'inherit', env });
-    const forward = (sig: NodeJS.Signals) => child.kill(sig);
-    process.on('SIGINT', forward).on('SIGTERM', forward);
-    child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+    const child = spawn(process.execPath, args, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (out += d));
+    running.set(job, { child, since });
+    const limitMs = Math.min(FILE_LIMIT_MS, Math.max(0, TOTAL_LIMIT_MS - (Date.now() - started)));
+    let killed = false;
+    const timer = setTimeout(() => {
+      killed = true;
+      killGroup(child);
+    }, limitMs);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      running.delete(job);
+      // Whatever the file left behind in its group (an app process it did not stop) ends with it.
+      killGroup(child);
+      const status = killed || interruptedBy ? 'killed' : code === 0 ? 'pass' : 'fail';
+      const seconds = elapsed(since);
+      const why = killed ? ` — KILLED after ${Math.round(limitMs / 1000)} s (the file's wall-clock limit): it hung` : signal ? ` (ended by ${signal})` : '';
+      process.stdout.write(`\n── ${job.name}: ${status} in ${seconds} s${why}\n${out}`);
+      resolve({ name: job.name, status, seconds });
+    });
   });
+}
+
+async function runJobs(jobs: Job[], env: NodeJS.ProcessEnv, concurrency: number): Promise<Outcome[]> {
+  const queue = [...jobs];
+  const outcomes: Outcome[] = [];
+  const lane = async () => {
+    for (let job = queue.shift(); job; job = queue.shift()) {
+      if (interruptedBy || Date.now() - started >= TOTAL_LIMIT_MS) outcomes.push({ name: job.name, status: 'killed', seconds: 0 });
+      else outcomes.push(await runJob(job, env));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, lane));
+  return outcomes;
 }
 
 async function main(): Promise<number> {
@@ -52,23 +126,51 @@ async function main(): Promise<number> {
     env.KAFKA_BROKERS = info.bootstrap;
     console.log(`[kafka] ${info.started ? 'started' : 'using the running'} broker at ${info.bootstrap}`);
   }
+  const heartbeat = setInterval(() => {
+    const now = [...running].map(([job, r]) => `${job.name} (${elapsed(r.since)} s)`);
+    console.log(`[test] ${elapsed(started)} s: running ${now.join(', ') || 'nothing'}`);
+  }, 120_000);
   try {
+    // Unit files are quick and share one process; integration files each get their own.
+    const unit = files.filter((f) => !f.includes('integration'));
+    const integration = files.filter((f) => f.includes('integration'));
+    const jobs: Job[] = [
+      ...(unit.length > 0 ? [{ name: unit.length === 1 ? unit[0]! : `unit tests (${unit.length} files)`, files: unit }] : []),
+      ...integration.map((f) => ({ name: f, files: [f] })),
+    ];
     // Integration tests mostly wait on the broker, so a few files run side by side even on 2 cores.
     // CPU-saturating files run alone afterwards, one at a time: next to the fault tests they
     // slowed a broker restart enough to change what those tests exercise, and next to the CLI
     // tests they pushed a few past their time limit.
-    const alone = files.filter((f) => SATURATING.test(f));
-    const shared = files.filter((f) => !SATURATING.test(f));
-    const first = shared.length > 0 ? await runNodeTests(shared, env, Number(process.env.TEST_CONCURRENCY ?? 3)) : 0;
-    const second = alone.length > 0 ? await runNodeTests(alone, env, 1) : 0;
-    return first || second;
+    const alone = jobs.filter((j) => j.files.some((f) => SATURATING.test(f)));
+    const shared = jobs.filter((j) => !alone.includes(j));
+    const outcomes = [
+      ...(await runJobs(shared, env, Number(process.env.TEST_CONCURRENCY ?? 3))),
+      ...(await runJobs(alone, env, 1)),
+    ];
+    console.log(`\n── summary (${elapsed(started)} s in all)`);
+    for (const o of [...outcomes].sort((a, b) => b.seconds - a.seconds)) {
+      console.log(`${o.status === 'pass' ? '  ok  ' : o.status === 'fail' ? ' FAIL ' : ' KILL '} ${String(o.seconds).padStart(4)} s  ${o.name}`);
+    }
+    const bad = outcomes.filter((o) => o.status !== 'pass');
+    if (bad.length > 0) console.log(`${bad.length} of ${outcomes.length} failed or hung: ${bad.map((o) => o.name).join(', ')}`);
+    return bad.length > 0 ? 1 : 0;
   } finally {
+    clearInterval(heartbeat);
     if (startedHere) {
       await stopCluster();
       console.log('[kafka] stopped the broker started for the tests');
     }
   }
 }
+
+/** Ctrl-C or CI's own timeout: end what runs (each prints what it had), start nothing more, stop the broker. */
+function interrupted(signal: NodeJS.Signals): void {
+  interruptedBy = signal;
+  console.log(`[test] ${signal} after ${elapsed(started)} s: ending ${[...running.keys()].map((j) => j.name).join(', ') || 'nothing'}`);
+  for (const r of running.values()) killGroup(r.child);
+}
+process.on('SIGINT', interrupted).on('SIGTERM', interrupted);
 
 main().then(
   (code) => process.exit(code),
