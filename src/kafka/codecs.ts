@@ -22,10 +22,8 @@
  *    dropped.
  */
 import kafkajs from 'kafkajs';
-import { compressFrameSync, decompressFrameSync } from 'lz4-napi';
-import { compressSync as snappyCompress, uncompressSync as snappyUncompress } from 'snappy';
-import { decompress as zstdDecompress } from 'fzstd';
 import { BatchCorruptError } from '../errors.ts';
+import { lz4Compress, lz4Decompress, snappyCompressFramed, snappyDecompress, zstdDecompressBytes } from '../protocol/compression.ts';
 
 const { CompressionCodecs, CompressionTypes } = kafkajs;
 
@@ -33,43 +31,6 @@ const { CompressionCodecs, CompressionTypes } = kafkajs;
 interface Codec {
   compress(encoder: { buffer: Buffer }): Promise<Buffer>;
   decompress(buffer: Buffer): Promise<Buffer>;
-}
-
-/** snappy-java's stream header: magic (8 bytes), version and compatible version (int32 each). */
-const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);
-const XERIAL_HEADER_BYTES = 16;
-
-/** Snappy as Kafka clients write it: xerial-framed blocks (the Java client) or one raw block. */
-export function snappyDecompress(buffer: Buffer): Buffer {
-  if (buffer.length < XERIAL_HEADER_BYTES || !buffer.subarray(0, XERIAL_MAGIC.length).equals(XERIAL_MAGIC)) return asBuffer(snappyUncompress(buffer));
-  const blocks: Buffer[] = [];
-  let at = XERIAL_HEADER_BYTES;
-  while (at < buffer.length) {
-    if (at + 4 > buffer.length) throw new BatchCorruptError(`snappy: a block length is cut off at byte ${at} of ${buffer.length}`);
-    const size = buffer.readInt32BE(at);
-    at += 4;
-    if (size < 0 || at + size > buffer.length) throw new BatchCorruptError(`snappy: a block of ${size} bytes at byte ${at} runs past the ${buffer.length}-byte batch`);
-    blocks.push(asBuffer(snappyUncompress(buffer.subarray(at, at + size))));
-    at += size;
-  }
-  return Buffer.concat(blocks);
-}
-
-/** Xerial framing, one block: what the Java client writes and reads (so any Kafka client can read it). */
-export function snappyCompressFramed(buffer: Buffer): Buffer {
-  const block = snappyCompress(buffer);
-  const header = Buffer.alloc(XERIAL_HEADER_BYTES + 4);
-  XERIAL_MAGIC.copy(header);
-  header.writeInt32BE(1, 8);
-  header.writeInt32BE(1, 12);
-  header.writeInt32BE(block.length, 16);
-  return Buffer.concat([header, block]);
-}
-
-function asBuffer(b: Buffer | string | Uint8Array): Buffer {
-  if (Buffer.isBuffer(b)) return b;
-  if (typeof b === 'string') return Buffer.from(b);
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
 /** A codec whose failures name the codec (kafkajs would report a bare library message). */
@@ -89,15 +50,17 @@ function codec(name: string, compress: (b: Buffer) => Buffer, decompress: (b: Bu
   };
 }
 
+export { snappyCompressFramed, snappyDecompress };
+
 export const codecs = {
   snappy: codec('snappy', snappyCompressFramed, snappyDecompress),
-  lz4: codec('lz4', (b) => compressFrameSync(b), (b) => decompressFrameSync(b)),
+  lz4: codec('lz4', lz4Compress, lz4Decompress),
   zstd: codec(
     'zstd',
     () => {
       throw new BatchCorruptError('zstd: producing zstd-compressed batches is not supported (Partita reads zstd topics)');
     },
-    (b) => asBuffer(zstdDecompress(b)),
+    zstdDecompressBytes,
   ),
 } as const;
 

@@ -1,0 +1,85 @@
+/**
+ * The compression codecs of Kafka's record batches, as plain functions on
+ * bytes, usable on any thread (src/kafka/codecs.ts lends them to kafkajs on
+ * the main thread; the worker-side record-set decoder calls
+ * `decompressRecords`). Why these libraries: see src/kafka/codecs.ts.
+ */
+import { gunzipSync } from 'node:zlib';
+import { compressFrameSync, decompressFrameSync } from 'lz4-napi';
+import { compressSync as snappyCompress, uncompressSync as snappyUncompress } from 'snappy';
+import { decompress as zstdDecompress } from 'fzstd';
+import { BatchCorruptError } from '../errors.ts';
+
+/** snappy-java's stream header: magic (8 bytes), version and compatible version (int32 each). */
+const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);
+const XERIAL_HEADER_BYTES = 16;
+
+/** Snappy as Kafka clients write it: xerial-framed blocks (the Java client) or one raw block. */
+export function snappyDecompress(buffer: Buffer): Buffer {
+  if (buffer.length < XERIAL_HEADER_BYTES || !buffer.subarray(0, XERIAL_MAGIC.length).equals(XERIAL_MAGIC)) return asBuffer(snappyUncompress(buffer));
+  const blocks: Buffer[] = [];
+  let at = XERIAL_HEADER_BYTES;
+  while (at < buffer.length) {
+    if (at + 4 > buffer.length) throw new BatchCorruptError(`snappy: a block length is cut off at byte ${at} of ${buffer.length}`);
+    const size = buffer.readInt32BE(at);
+    at += 4;
+    if (size < 0 || at + size > buffer.length) throw new BatchCorruptError(`snappy: a block of ${size} bytes at byte ${at} runs past the ${buffer.length}-byte batch`);
+    blocks.push(asBuffer(snappyUncompress(buffer.subarray(at, at + size))));
+    at += size;
+  }
+  return Buffer.concat(blocks);
+}
+
+/** Xerial framing, one block: what the Java client writes and reads (so any Kafka client can read it). */
+export function snappyCompressFramed(buffer: Buffer): Buffer {
+  const block = snappyCompress(buffer);
+  const header = Buffer.alloc(XERIAL_HEADER_BYTES + 4);
+  XERIAL_MAGIC.copy(header);
+  header.writeInt32BE(1, 8);
+  header.writeInt32BE(1, 12);
+  header.writeInt32BE(block.length, 16);
+  return Buffer.concat([header, block]);
+}
+
+function asBuffer(b: Buffer | string | Uint8Array): Buffer {
+  if (Buffer.isBuffer(b)) return b;
+  if (typeof b === 'string') return Buffer.from(b);
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}
+
+export function lz4Compress(b: Buffer): Buffer {
+  return compressFrameSync(b);
+}
+
+export function lz4Decompress(b: Buffer): Buffer {
+  return decompressFrameSync(b);
+}
+
+export function zstdDecompressBytes(b: Buffer): Buffer {
+  return asBuffer(zstdDecompress(b));
+}
+
+/** Codec ids of a record batch's attributes (bits 0-2). */
+const NAMES = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
+
+/** Decompresses a record batch's records by the codec id in its attributes; BATCH_CORRUPT when they do not decompress. */
+export function decompressRecords(codec: number, bytes: Buffer): Buffer {
+  const name = NAMES[codec] ?? `codec ${codec}`;
+  try {
+    switch (codec) {
+      case 1:
+        return gunzipSync(bytes);
+      case 2:
+        return snappyDecompress(bytes);
+      case 3:
+        return lz4Decompress(bytes);
+      case 4:
+        return zstdDecompressBytes(bytes);
+      default:
+        throw new BatchCorruptError(`record batch: unknown compression ${name}`);
+    }
+  } catch (err) {
+    if (err instanceof BatchCorruptError) throw err;
+    throw new BatchCorruptError(`${name}: a compressed record batch could not be decompressed: ${(err as Error)?.message ?? String(err)}`);
+  }
+}

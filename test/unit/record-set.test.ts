@@ -1,0 +1,155 @@
+/**
+ * The record-set decoder on batches built here from the protocol's layout
+ * (so each edge case is exact): offsets and timestamps, keys, values and
+ * repeated headers; the fetch offset inside a batch; control batches; aborted
+ * transactions under read_committed; compressed batches; a partial trailing
+ * batch; compacted gaps; CRC-32C checked (and skippable); corrupt input as
+ * BATCH_CORRUPT. Batches written by Kafka itself: test/integration/record-set.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { gzipSync, gunzipSync } from 'node:zlib';
+import { crc32c } from '@node-rs/crc32';
+import { decodeRecordSet, type DecodeOptions } from '../../src/protocol/record-set.ts';
+
+function varint(n: number): Buffer {
+  let z = ((n << 1) ^ (n >> 31)) >>> 0;
+  const out: number[] = [];
+  while (z > 0x7f) {
+    out.push((z & 0x7f) | 0x80);
+    z >>>= 7;
+  }
+  out.push(z);
+  return Buffer.from(out);
+}
+
+interface R {
+  offsetDelta: number;
+  timestampDelta?: number;
+  key?: string | null;
+  value?: string | null;
+  headers?: Array<[string, string]>;
+}
+
+function bytesField(s: string | null | undefined): Buffer {
+  if (s === null || s === undefined) return varint(-1);
+  const b = Buffer.from(s);
+  return Buffer.concat([varint(b.length), b]);
+}
+
+function record(r: R): Buffer {
+  const body = Buffer.concat([
+    Buffer.from([0]),
+    varint(r.timestampDelta ?? 0),
+    varint(r.offsetDelta),
+    bytesField(r.key),
+    bytesField(r.value ?? null),
+    varint(r.headers?.length ?? 0),
+    ...(r.headers ?? []).flatMap(([k, v]) => [bytesField(k), bytesField(v)]),
+  ]);
+  return Buffer.concat([varint(body.length), body]);
+}
+
+/** One record batch (magic 2) laid out as the protocol documentation describes it. */
+function batch(o: { baseOffset: number; records: R[]; lastOffsetDelta?: number; baseTimestamp?: number; producerId?: number; transactional?: boolean; control?: boolean; gzip?: boolean; badCrc?: boolean }): Buffer {
+  let records = Buffer.concat(o.records.map(record));
+  if (o.gzip) records = gzipSync(records);
+  const attributes = (o.gzip ? 1 : 0) | (o.transactional ? 0x10 : 0) | (o.control ? 0x20 : 0);
+  const afterCrc = Buffer.alloc(40);
+  afterCrc.writeInt16BE(attributes, 0);
+  afterCrc.writeInt32BE(o.lastOffsetDelta ?? Math.max(0, ...o.records.map((r) => r.offsetDelta)), 2);
+  afterCrc.writeBigInt64BE(BigInt(o.baseTimestamp ?? 1_700_000_000_000), 6);
+  afterCrc.writeBigInt64BE(BigInt(o.baseTimestamp ?? 1_700_000_000_000), 14);
+  afterCrc.writeBigInt64BE(BigInt(o.producerId ?? -1), 22);
+  afterCrc.writeInt16BE(0, 30);
+  afterCrc.writeInt32BE(-1, 32);
+  afterCrc.writeInt32BE(o.records.length, 36);
+  const crcPart = Buffer.concat([afterCrc, records]);
+  const head = Buffer.alloc(21);
+  head.writeBigInt64BE(BigInt(o.baseOffset), 0);
+  head.writeInt32BE(9 + crcPart.length, 8); // leader epoch 4 + magic 1 + crc 4, then the CRC-covered part
+  head.writeInt32BE(0, 12);
+  head.writeInt8(2, 16);
+  head.writeUInt32BE((crc32c(crcPart) + (o.badCrc ? 1 : 0)) >>> 0, 17);
+  return Buffer.concat([head, crcPart]);
+}
+
+const opts = (more: Partial<DecodeOptions> = {}): DecodeOptions => ({
+  fetchOffset: 0,
+  checkCrcs: true,
+  abortedTransactions: [],
+  decompress: (codec, b) => {
+    assert.equal(codec, 1);
+    return gunzipSync(b);
+  },
+  ...more,
+});
+
+const s = (b: Buffer | null | undefined) => b?.toString() ?? null;
+
+test('records: offsets, timestamps, keys, values (null too), headers (a repeated name becomes a list)', () => {
+  const set = Buffer.concat([
+    batch({ baseOffset: 100, baseTimestamp: 5000, records: [{ offsetDelta: 0, timestampDelta: 0, key: 'a', value: '1' }, { offsetDelta: 1, timestampDelta: 7, key: null, value: null, headers: [['h', 'x'], ['h', 'y'], ['k', 'z']] }] }),
+    batch({ baseOffset: 102, baseTimestamp: 6000, records: [{ offsetDelta: 0, key: 'c', value: '3' }] }),
+  ]);
+  const d = decodeRecordSet(set, opts());
+  assert.deepEqual(d.offsets, [100, 101, 102]);
+  assert.deepEqual(d.timestamps, [5000, 5007, 6000]);
+  assert.deepEqual(d.keys.map(s), ['a', null, 'c']);
+  assert.deepEqual(d.values.map(s), ['1', null, '3']);
+  assert.equal(d.headers[0], null);
+  assert.deepEqual(Object.fromEntries(Object.entries(d.headers[1]!).map(([k, v]) => [k, Array.isArray(v) ? v.map(String) : String(v)])), { h: ['x', 'y'], k: 'z' });
+  assert.equal(d.nextOffset, 103);
+  assert.equal(d.batches, 2);
+});
+
+test('the fetch offset inside a batch drops the records before it; a compacted gap is kept as a gap', () => {
+  const set = batch({ baseOffset: 10, records: [{ offsetDelta: 0, value: 'a' }, { offsetDelta: 3, value: 'b' }, { offsetDelta: 5, value: 'c' }], lastOffsetDelta: 6 });
+  const d = decodeRecordSet(set, opts({ fetchOffset: 12 }));
+  assert.deepEqual(d.offsets, [13, 15]);
+  assert.equal(d.nextOffset, 17, 'the next fetch starts after the batch’s last offset, even with the last record compacted away');
+});
+
+test('control batches are skipped but move the position; a partial trailing batch is left for the next fetch', () => {
+  const full = Buffer.concat([batch({ baseOffset: 0, records: [{ offsetDelta: 0, value: 'a' }] }), batch({ baseOffset: 1, control: true, transactional: true, producerId: 7, records: [{ offsetDelta: 0, key: '\u0000\u0000\u0000\u0001', value: 'marker' }] })]);
+  const next = batch({ baseOffset: 2, records: [{ offsetDelta: 0, value: 'b' }] });
+  const d = decodeRecordSet(Buffer.concat([full, next.subarray(0, next.length - 5)]), opts());
+  assert.deepEqual(d.values.map(s), ['a']);
+  assert.equal(d.nextOffset, 2, 'after the control batch; the cut batch is fetched again');
+  assert.equal(d.batches, 2);
+  assert.equal(decodeRecordSet(next.subarray(0, 8), opts()).nextOffset, null, 'not even a batch header: nothing decoded');
+});
+
+test('read_committed: records of an aborted transaction are dropped up to its marker, others kept', () => {
+  const set = Buffer.concat([
+    batch({ baseOffset: 0, transactional: true, producerId: 7, records: [{ offsetDelta: 0, value: 'aborted-1' }, { offsetDelta: 1, value: 'aborted-2' }] }),
+    batch({ baseOffset: 2, transactional: true, producerId: 8, records: [{ offsetDelta: 0, value: 'committed' }] }),
+    batch({ baseOffset: 3, control: true, transactional: true, producerId: 7, records: [{ offsetDelta: 0, key: 'abort', value: 'm' }] }),
+    batch({ baseOffset: 4, transactional: true, producerId: 7, records: [{ offsetDelta: 0, value: 'next-txn' }] }),
+    batch({ baseOffset: 5, records: [{ offsetDelta: 0, value: 'plain' }] }),
+  ]);
+  const d = decodeRecordSet(set, opts({ abortedTransactions: [{ producerId: 7n, firstOffset: 0 }] }));
+  assert.deepEqual(d.values.map(s), ['committed', 'next-txn', 'plain']);
+  assert.deepEqual(d.offsets, [2, 4, 5]);
+  assert.equal(d.nextOffset, 6);
+  // read_uncommitted: nothing is aborted.
+  assert.deepEqual(decodeRecordSet(set, opts()).values.map(s), ['aborted-1', 'aborted-2', 'committed', 'next-txn', 'plain']);
+});
+
+test('compressed batches are decompressed; their records are views on the decompressed bytes', () => {
+  const d = decodeRecordSet(batch({ baseOffset: 50, gzip: true, records: [{ offsetDelta: 0, key: 'k', value: 'v1' }, { offsetDelta: 1, value: 'v2' }] }), opts());
+  assert.deepEqual(d.offsets, [50, 51]);
+  assert.deepEqual(d.values.map(s), ['v1', 'v2']);
+});
+
+test('a wrong CRC-32C is BATCH_CORRUPT (and passes when checks are off); nonsense is BATCH_CORRUPT', () => {
+  const bad = batch({ baseOffset: 0, records: [{ offsetDelta: 0, value: 'a' }], badCrc: true });
+  assert.throws(() => decodeRecordSet(bad, opts()), { code: 'BATCH_CORRUPT', message: /CRC-32C/ });
+  assert.deepEqual(decodeRecordSet(bad, opts({ checkCrcs: false })).values.map(s), ['a']);
+  const garbage = Buffer.concat([batch({ baseOffset: 0, records: [{ offsetDelta: 0, value: 'a' }] })]);
+  garbage.writeInt8(1, 16); // magic 1
+  assert.throws(() => decodeRecordSet(garbage, opts()), { code: 'BATCH_CORRUPT', message: /magic 1/ });
+  const short = batch({ baseOffset: 0, records: [{ offsetDelta: 0, value: 'abc' }] });
+  short.writeInt32BE(1000, 61); // the record's length varint region overwritten: runs past the batch
+  assert.throws(() => decodeRecordSet(short, opts({ checkCrcs: false })), { code: 'BATCH_CORRUPT' });
+});
