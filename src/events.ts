@@ -30,10 +30,14 @@ export interface PartitionEvent {
 export type FailureReason = 'error' | 'timeout' | 'malformed' | 'thread_lost';
 
 export interface PartitaEvents {
-  /** A fetched partition batch was handed to the scheduler (`messages` after the route filter). */
-  'batch.fetched': PartitionEvent & { messages: number; bytes: number; filtered: number };
-  /** consume() finished a batch; `durationMs` measured on the thread that ran it. */
-  'batch.processed': PartitionEvent & { messages: number; durationMs: number; thread: ThreadRef; attempt: number; nextOffset: number };
+  /**
+   * A partition's fetched record set was handed to the scheduler. `messages`: the records its
+   * record batches hold, from their headers (nothing is decoded on the main thread; a batch
+   * that starts below the fetch position counts whole); `bytes`: the record set as fetched (compressed).
+   */
+  'batch.fetched': PartitionEvent & { messages: number; bytes: number };
+  /** consume() finished a batch of `messages`; `filtered`: more dropped by the route's filter; `durationMs` measured on the thread that ran it. */
+  'batch.processed': PartitionEvent & { messages: number; filtered: number; durationMs: number; thread: ThreadRef; attempt: number; nextOffset: number };
   /** A batch failed (`thread` absent when its thread died under it). */
   'batch.failed': PartitionEvent & { error: SerializedError; reason: FailureReason; durationMs: number | undefined; thread: ThreadRef | undefined; attempt: number };
   /** The partition is sent back to re-process from `fromOffset` after `delayMs` (`isolating`: one message at a time). */

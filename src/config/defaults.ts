@@ -24,6 +24,7 @@ export const DEFAULTS = {
     maxWaitTimeMs: 500,
     retryBackoff: { initialMs: 1000, maxMs: 30_000 },
     timeoutGraceMs: 5000,
+    checkCrcs: true,
   },
   topic: { deserializer: 'json', backend: 'pool', startFrom: 'earliest', active: true, manualOffsets: false },
   deadLetter: { maxRetries: 3, retryMalformed: false },

@@ -40,6 +40,8 @@ export interface GroupSettings {
   retryBackoff?: { initialMs?: number; maxMs?: number };
   /** After a topic's timeoutMs fires, how long consume() gets to settle before its worker thread is replaced. @default 5000 */
   timeoutGraceMs?: number;
+  /** Check the CRC-32C of every record batch read, as the Java client's `check.crcs` (corruption in transit or on disk fails the batch with BATCH_CORRUPT and it is fetched again). @default true */
+  checkCrcs?: boolean;
 }
 
 export interface DeadLetterOptions {
@@ -62,7 +64,7 @@ export interface TopicOptions<P = any> {
   startFrom?: 'earliest' | 'latest';
   /** Inactive topics are declared (routes, flow) but not consumed. @default true */
   active?: boolean;
-  /** Runs on the main thread for each fetched message; false drops it before scheduling (its offset still counts as processed). */
+  /** Runs for each fetched message where the batch runs (its worker thread, or the main thread inline), before consume(); false drops it (its offset still counts as processed). */
   filter?: (message: Message<P>) => boolean;
   /** Commit only what consume() marks with markAsConsumed(). @default false */
   manualOffsets?: boolean;
@@ -164,6 +166,7 @@ const groupSettingsShape = {
   maxWaitTimeMs: z.number().int().min(0).optional(),
   retryBackoff: z.object({ initialMs: positiveInt.optional(), maxMs: positiveInt.optional() }).strict().optional(),
   timeoutGraceMs: positiveInt.optional(),
+  checkCrcs: z.boolean().optional(),
 };
 
 const topicSchema = z

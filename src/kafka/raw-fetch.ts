@@ -22,7 +22,7 @@ const require = createRequire(import.meta.url);
 export const RAW_RECORDS: unique symbol = Symbol.for('partita.rawRecords');
 
 export interface RawRecords {
-  /** The partition's record set, copied out of the response. */
+  /** The partition's record set, copied out of the response into shared memory. */
   bytes: Buffer;
   highWatermark: number;
   lastStableOffset: number;
@@ -110,7 +110,10 @@ function decodeFetchV11(payload: Buffer): unknown {
       const size = r.i32();
       let messages: BatchPlaceholder[] = [];
       if (size > 0 && r.at + size <= payload.length) {
-        const bytes = Buffer.from(payload.subarray(r.at, r.at + size));
+        // Shared memory: the worker that decodes it and the main thread (which keeps it for retries
+        // and dead letters) see the same bytes, and handing it to a thread copies nothing.
+        const bytes = Buffer.from(new SharedArrayBuffer(size));
+        payload.copy(bytes, 0, r.at, r.at + size);
         r.at += size;
         const found = placeholders(bytes);
         if (found === null) return null;

@@ -23,7 +23,6 @@ import { DeadLetterDispatcher } from './dead-letter.ts';
 import type { Executor } from './dispatch/executor.ts';
 import type { Instrumentation } from '../events.ts';
 import { OffsetTracker } from './offsets.ts';
-import { applyFilter } from './route-filter.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
 import type { Assignment, BatchSource, FetchedBatch, SourceSink } from './source/batch-source.ts';
 import { KafkajsSource } from './source/kafkajs.ts';
@@ -144,12 +143,11 @@ export class ConsumerGroup {
     };
   }
 
-  #fetched({ raw, nextOffset, bytes }: FetchedBatch): void {
-    const route = this.#routes.get(raw.topic);
+  #fetched({ topic, partition, records, startOffset, nextOffset, messages, bytes }: FetchedBatch): void {
+    const route = this.#routes.get(topic);
     if (!route) return;
-    const { raw: kept, filtered } = applyFilter(raw, route);
-    this.#opts.events.emit('batch.fetched', { group: route.group, topic: route.topic, partition: raw.partition, messages: kept.offsets.length, bytes, filtered });
-    this.#scheduler.accept(route, kept, nextOffset);
+    this.#opts.events.emit('batch.fetched', { group: route.group, topic, partition, messages, bytes });
+    this.#scheduler.accept(route, partition, records, startOffset, nextOffset);
   }
 
   /**

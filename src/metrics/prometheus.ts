@@ -70,9 +70,9 @@ export class ServerMetrics {
   readonly #deadLetters = new Counter({ name: 'partita_dead_letters_total', help: 'Messages moved to a dead-letter topic (after Kafka acknowledged the write).', labelNames: GROUP_TOPIC, registers: [this.registry] });
   readonly #busy = new Counter({ name: 'partita_worker_busy_seconds_total', help: 'Sum of batch processing time per thread; async consumers overlap batches, so it can grow faster than wall time.', labelNames: ['thread'], registers: [this.registry] });
 
-  readonly #fetched = new Counter({ name: 'partita_messages_fetched_total', help: 'Messages received from Kafka and handed to the scheduler (after the route filter).', labelNames: PARTITION, registers: [this.registry] });
+  readonly #fetched = new Counter({ name: 'partita_messages_fetched_total', help: 'Records received from Kafka and handed to the scheduler (counted from record batch headers, before the route filter).', labelNames: PARTITION, registers: [this.registry] });
   readonly #filtered = new Counter({ name: 'partita_messages_filtered_total', help: "Messages dropped by a route's filter before processing.", labelNames: GROUP_TOPIC, registers: [this.registry] });
-  readonly #fetchedBytes = new Counter({ name: 'partita_fetched_bytes_total', help: 'Key and value bytes received from Kafka.', labelNames: PARTITION, registers: [this.registry] });
+  readonly #fetchedBytes = new Counter({ name: 'partita_fetched_bytes_total', help: 'Record-set bytes received from Kafka, as fetched (compressed).', labelNames: PARTITION, registers: [this.registry] });
   readonly #batchSize = new Histogram({ name: 'partita_fetch_batch_messages', help: 'Messages per fetched partition batch.', labelNames: GROUP_TOPIC, buckets: SIZE_BUCKETS, registers: [this.registry] });
   readonly #fetchSeconds = new Histogram({ name: 'partita_fetch_duration_seconds', help: 'Duration of one fetch request round (kafkajs FETCH event).', labelNames: ['consumer_group'], buckets: DURATION_BUCKETS, registers: [this.registry] });
   readonly #rebalances = new Counter({ name: 'partita_rebalances_total', help: 'Consumer group joins (the first one and every rebalance).', labelNames: ['consumer_group'], registers: [this.registry] });
@@ -165,6 +165,7 @@ export class ServerMetrics {
       this.#batchSeconds.observe(l, seconds);
       if (e.messages > 0) this.#messageSeconds.observe(l, seconds / e.messages, e.messages);
       this.#busy.inc(busyThread(e.thread), seconds);
+      if (e.filtered > 0) this.#filtered.inc(l, e.filtered);
     });
     events.on('batch.failed', (e) => {
       this.#errors.inc({ consumer_group: e.group, topic: e.topic, reason: e.reason });
@@ -176,8 +177,7 @@ export class ServerMetrics {
       const l = { consumer_group: e.group, topic: e.topic };
       this.#fetched.inc({ ...l, partition: e.partition }, e.messages);
       this.#fetchedBytes.inc({ ...l, partition: e.partition }, e.bytes);
-      this.#batchSize.observe(l, e.messages + e.filtered);
-      if (e.filtered > 0) this.#filtered.inc(l, e.filtered);
+      this.#batchSize.observe(l, e.messages);
     });
     events.on('fetch.completed', (e) => this.#fetchSeconds.observe({ consumer_group: e.group }, e.durationMs / 1000));
     events.on('group.joined', (e) => {

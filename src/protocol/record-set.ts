@@ -45,6 +45,12 @@ export interface DecodeOptions {
   abortedTransactions: AbortedTransaction[];
   /** Decompresses a batch's records (codec: 1 gzip, 2 snappy, 3 lz4, 4 zstd). */
   decompress: Decompress;
+  /** Records at or above it are not taken, and batches starting there are not read (default: all). */
+  untilOffset?: number | undefined;
+  /** Take at most this many records (default: all); `stoppedAt` says where the rest starts. */
+  maxRecords?: number | undefined;
+  /** Offsets not to take (dead-lettered messages read again). */
+  skip?: ReadonlySet<number> | undefined;
 }
 
 /** The records a consumer sees, column-wise, plus where the next fetch starts. */
@@ -58,6 +64,8 @@ export interface DecodedRecords {
   nextOffset: number | null;
   /** Complete batches read (a trailing partial batch is not counted). */
   batches: number;
+  /** The offset of the first record left out because `maxRecords` were taken; null when none was. */
+  stoppedAt: number | null;
 }
 
 /** Reads varints and the rest at a moving position, failing with BATCH_CORRUPT past the end. */
@@ -95,8 +103,23 @@ class Reader {
     return (value >>> 1) ^ -(value & 1);
   }
 
-  /** Zig-zag varlong, as a number (timestamps deltas, within 2^53). */
+  /** Zig-zag varlong, as a number (timestamp deltas, within 2^53). Plain arithmetic up to 7 bytes (49 bits), BigInt past that. */
   varlong(): number {
+    const start = this.at;
+    let value = 0;
+    let scale = 1;
+    for (let i = 0; i < 7; i++) {
+      this.#need(1);
+      const b = this.buf[this.at++]!;
+      value += (b & 0x7f) * scale;
+      if ((b & 0x80) === 0) return value % 2 === 0 ? value / 2 : -(value + 1) / 2;
+      scale *= 128;
+    }
+    this.at = start;
+    return this.#bigVarlong();
+  }
+
+  #bigVarlong(): number {
     let value = 0n;
     let shift = 0n;
     for (;;) {
@@ -107,7 +130,7 @@ class Reader {
       shift += 7n;
       if (shift > 63n) throw new BatchCorruptError(`record batch: a varlong longer than 10 bytes at ${this.at}`);
     }
-    return Number((value >> 1n) ^ -(value & 1n));
+    return exact((value >> 1n) ^ -(value & 1n), 'timestamp delta');
   }
 
   /** A varint-length byte string as a view on the buffer (null for length -1). */
@@ -132,7 +155,9 @@ function exact(n: bigint, what: string): number {
  * fails with BATCH_CORRUPT.
  */
 export function decodeRecordSet(buf: Buffer, opts: DecodeOptions): DecodedRecords {
-  const out: DecodedRecords = { offsets: [], timestamps: [], keys: [], values: [], headers: [], nextOffset: null, batches: 0 };
+  const out: DecodedRecords = { offsets: [], timestamps: [], keys: [], values: [], headers: [], nextOffset: null, batches: 0, stoppedAt: null };
+  const until = opts.untilOffset ?? Number.MAX_SAFE_INTEGER;
+  const max = opts.maxRecords ?? Number.MAX_SAFE_INTEGER;
   // Aborted transactions in offset order; a producer's records are dropped from its abort's first offset to its marker.
   const pending = [...opts.abortedTransactions].sort((a, b) => a.firstOffset - b.firstOffset);
   const aborting = new Set<bigint>();
@@ -145,11 +170,7 @@ export function decodeRecordSet(buf: Buffer, opts: DecodeOptions): DecodedRecord
     if (end > buf.length) break; // cut short by the fetch size: fetched again next time
     const magic = buf.readInt8(at + MAGIC_OFFSET);
     if (magic !== 2) throw new BatchCorruptError(`record batch at offset ${baseOffset}: magic ${magic} (only message format v2 is read here)`);
-    if (opts.checkCrcs) {
-      const expected = buf.readUInt32BE(at + 17);
-      const actual = crc32c(buf.subarray(at + CRC_START, end)) >>> 0;
-      if (actual !== expected) throw new BatchCorruptError(`record batch at offset ${baseOffset}: CRC-32C ${actual.toString(16)} does not match the stored ${expected.toString(16)}`);
-    }
+    if (baseOffset >= until || out.stoppedAt !== null) break;
     const attributes = buf.readInt16BE(at + 21);
     const lastOffsetDelta = buf.readInt32BE(at + 23);
     const baseTimestamp = exact(buf.readBigInt64BE(at + 27), 'base timestamp');
@@ -170,6 +191,12 @@ export function decodeRecordSet(buf: Buffer, opts: DecodeOptions): DecodedRecord
     if ((transactional && aborting.has(producerId)) || baseOffset + lastOffsetDelta < opts.fetchOffset) {
       at = end;
       continue;
+    }
+    // Checked where records are read: a window of a record set reads (and checks) only its own batches.
+    if (opts.checkCrcs) {
+      const expected = buf.readUInt32BE(at + 17);
+      const actual = crc32c(buf.subarray(at + CRC_START, end)) >>> 0;
+      if (actual !== expected) throw new BatchCorruptError(`record batch at offset ${baseOffset}: CRC-32C ${actual.toString(16)} does not match the stored ${expected.toString(16)}`);
     }
     const codec = attributes & COMPRESSION_MASK;
     let records: Buffer = buf;
@@ -201,7 +228,11 @@ export function decodeRecordSet(buf: Buffer, opts: DecodeOptions): DecodedRecord
         headers[name] = prev === undefined ? v : Array.isArray(prev) ? [...prev, ...(v ? [v] : [])] : [prev, ...(v ? [v] : [])];
       }
       r.at = recordEnd;
-      if (offset < opts.fetchOffset) continue;
+      if (offset < opts.fetchOffset || offset >= until || opts.skip?.has(offset)) continue;
+      if (out.offsets.length >= max) {
+        out.stoppedAt = offset;
+        break;
+      }
       out.offsets.push(offset);
       out.timestamps.push(logAppendTime ? maxTimestamp : baseTimestamp + timestampDelta);
       out.keys.push(key);

@@ -1,9 +1,10 @@
 /**
  * Everything that crosses the main-thread ↔ worker-thread boundary, typed in
- * one place. Tasks are structured-cloned by Piscina except `packed`, whose
- * ArrayBuffer is transferred.
+ * one place. Tasks are structured-cloned by Piscina: a raw record set's
+ * shared memory is shared, not copied; a packed one's buffer is transferred.
  */
 import type { SerializedError } from '../errors.ts';
+import type { RecordWindow, WireRecords } from './records.ts';
 
 export interface BatchTask {
   kind: 'batch';
@@ -12,10 +13,9 @@ export interface BatchTask {
   partition: number;
   /** 1 on first delivery, 2+ on retries. */
   attempt: number;
-  /** Offset to commit when the whole batch succeeds (last fetched offset + 1, filtered messages included). */
-  nextOffset: number;
-  /** msgpackr-packed RawBatch; its buffer is transferred, not copied. */
-  packed: Uint8Array;
+  /** The partition's fetched records, and the part of them this batch is. */
+  records: WireRecords;
+  window: RecordWindow;
   /** The partition's admission gate, shared with the main thread (see Gate). */
   gate: Gate;
 }
@@ -73,6 +73,11 @@ export interface BatchOutcome {
   withdrawn?: true;
   /** Offset to commit for this partition after this batch, or null if nothing new may be committed. */
   commitOffset: number | null;
+  /** Where the unread rest of the window starts (the window's end when the batch took all of it). */
+  endOffset?: number;
+  /** Messages consume() got, and messages the route's filter dropped. */
+  messages?: number;
+  filtered?: number;
   /** Present when consume() (or initialized()) threw. */
   error?: SerializedError;
   /** The offset of the message that failed, when the error says (PayloadError, or an error with an `offset` in this batch). */

@@ -10,6 +10,7 @@
  */
 import { threadId } from 'node:worker_threads';
 import type { App } from '../app/app.ts';
+import type { TopicRoute } from '../config/resolve.ts';
 import { attachContext, contextOf, type Consumer, type ConsumerContext } from '../consumer/consumer.ts';
 import { JobTimeoutError, PayloadError, RouteNotFoundError, serializeError } from '../errors.ts';
 import { resolveDeserializer, type DeserializerFn } from '../messages/deserializers.ts';
@@ -17,8 +18,12 @@ import { Messages } from '../messages/messages.ts';
 import type { RawBatch } from '../protocol/batch-codec.ts';
 import type { BatchOutcome, HookOutcome } from '../protocol/tasks.ts';
 import { partitionKey } from '../protocol/partition-id.ts';
+import { readWindow, type FetchedRecords, type RecordWindow, type WireRecords } from '../protocol/records.ts';
+import { applyFilter } from './route-filter.ts';
 
 interface Instance {
+  route: TopicRoute;
+  checkCrcs: boolean;
   consumer: Consumer<unknown>;
   ctx: ConsumerContext;
   deserialize: DeserializerFn;
@@ -73,13 +78,16 @@ export class PartitionRunner {
       const consumer = new route.consumer();
       const ctx: ConsumerContext = { consumerGroup: group, topic, partition, attempt: 1, marked: null, signal: NEVER_ABORTED, producer: this.#app.producer, responder: route.responder, pending: [] };
       attachContext(consumer, ctx);
+      const settings = this.#app.group(group)!.settings;
       inst = {
+        route,
+        checkCrcs: settings.checkCrcs,
         consumer,
         ctx,
         deserialize: resolveDeserializer(route.deserializer),
         manualOffsets: route.manualOffsets,
         timeoutMs: route.timeoutMs,
-        graceMs: this.#app.group(group)!.settings.timeoutGraceMs,
+        graceMs: settings.timeoutGraceMs,
         initialized: false,
       };
       this.#instances.set(key, inst);
@@ -87,9 +95,27 @@ export class PartitionRunner {
     return inst;
   }
 
-  async runBatch(group: string, raw: RawBatch, attempt: number, nextOffset: number): Promise<BatchOutcome> {
+  /**
+   * Runs one batch: the window of the partition's records (decoded here,
+   * filtered by the route's filter) through consume() on its instance.
+   */
+  async runBatch(group: string, topic: string, partition: number, records: FetchedRecords | WireRecords, window: RecordWindow, attempt: number): Promise<BatchOutcome> {
     const started = performance.now();
-    const inst = this.#instance(group, raw.topic, raw.partition);
+    let inst: Instance;
+    let raw: RawBatch;
+    let endOffset: number;
+    let filtered: number;
+    try {
+      inst = this.#instance(group, topic, partition);
+      const read = readWindow(records, window, inst.checkCrcs);
+      endOffset = read.endOffset;
+      ({ raw, filtered } = applyFilter(read.raw, inst.route));
+    } catch (err) {
+      // Bytes that do not decode (BATCH_CORRUPT), or a filter that threw: nothing ran.
+      return { threadId, commitOffset: null, error: serializeError(err), durationMs: performance.now() - started };
+    }
+    // Everything filtered out: nothing to run, the window counts as processed.
+    if (raw.offsets.length === 0) return { threadId, commitOffset: endOffset, endOffset, messages: 0, filtered, durationMs: performance.now() - started };
     const controller = new AbortController();
     inst.ctx.attempt = attempt;
     inst.ctx.marked = null;
@@ -108,14 +134,17 @@ export class PartitionRunner {
     work.catch(() => {});
     try {
       if (inst.timeoutMs === undefined) await work;
-      else await this.#withTimeout(work, inst, controller, raw);
-      const commitOffset = inst.manualOffsets ? inst.ctx.marked : nextOffset;
-      return { threadId, commitOffset, durationMs: performance.now() - started };
+      else await this.#withTimeout(work, inst, controller);
+      const commitOffset = inst.manualOffsets ? inst.ctx.marked : endOffset;
+      return { threadId, commitOffset, endOffset, messages: raw.offsets.length, filtered, durationMs: performance.now() - started };
     } catch (err) {
       const stuck = err instanceof JobTimeoutError && err.stuck;
       return {
         threadId,
         commitOffset: inst.ctx.marked,
+        endOffset,
+        messages: raw.offsets.length,
+        filtered,
         error: serializeError(err),
         failedOffset: failedOffsetOf(err, raw),
         ...(stuck ? { instanceReset: true } : {}),
@@ -130,7 +159,7 @@ export class PartitionRunner {
    * this one. If it is still running after that, the instance is dropped
    * (the next batch gets a fresh one) — its stray promise is abandoned.
    */
-  async #withTimeout(work: Promise<void>, inst: Instance, controller: AbortController, raw: RawBatch): Promise<void> {
+  async #withTimeout(work: Promise<void>, inst: Instance, controller: AbortController): Promise<void> {
     const timeoutMs = inst.timeoutMs!;
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
@@ -144,7 +173,7 @@ export class PartitionRunner {
     const settled = await Promise.race([work.then(() => 'settled' as const, () => 'settled' as const), grace]);
     clearTimeout(timer);
     if (settled === 'stuck') {
-      this.#instances.delete(partitionKey(inst.ctx.consumerGroup, raw.topic, raw.partition));
+      this.#instances.delete(partitionKey(inst.ctx.consumerGroup, inst.ctx.topic, inst.ctx.partition));
       throw new JobTimeoutError(timeoutMs, true);
     }
     throw new JobTimeoutError(timeoutMs);

@@ -1,13 +1,13 @@
 /**
  * Worker-thread entry (Piscina). Loads the boot file once, then serves tasks:
  * batches for the partitions pinned to this thread, revokes and shutdown.
- * Hot path: unpack the transferred buffer, run consume() on the partition's
- * persistent instance, return the offset to commit.
+ * Hot path: read the batch's window of the partition's record set (decode,
+ * decompress, check), run consume() on the partition's persistent instance,
+ * return the offset to commit.
  */
 import { MessageChannel, parentPort, threadId } from 'node:worker_threads';
 import { workerData } from 'piscina';
 import { loadApp } from '../app/boot.ts';
-import { unpackBatch } from '../protocol/batch-codec.ts';
 import { PortProducer } from './port-producer.ts';
 import { PartitionRunner } from '../runner/partition-runner.ts';
 import { publishThreadMetrics } from './thread-metrics.ts';
@@ -34,7 +34,7 @@ export default async function handle(task: WorkerTask): Promise<BatchOutcome | H
     case 'batch':
       // A batch fenced while it waited for this thread never enters consume() (see Gate).
       if (!admitted(task.gate)) return { threadId, withdrawn: true, commitOffset: null, durationMs: 0 };
-      return r.runBatch(task.group, unpackBatch(task.packed), task.attempt, task.nextOffset);
+      return r.runBatch(task.group, task.topic, task.partition, task.records, task.window, task.attempt);
     case 'revoke':
       return r.revoke(task.group, task.topic, task.partition);
     case 'shutdown':

@@ -1,15 +1,17 @@
 /**
- * PartitionRunner (the code each worker runs): instances are created per
- * partition and reused, initialized() runs once before the first batch, and
- * the offset it reports depends on the offset mode — the whole batch in auto
- * mode, only marked messages in manual mode, marked ones even when consume()
- * throws.
+ * PartitionRunner (the code each worker runs): it reads its window of a raw
+ * record set (at most `max` records, the route's filter applied, corrupt
+ * bytes reported as BATCH_CORRUPT), instances are created per partition and
+ * reused, initialized() runs once before the first batch, and the offset it
+ * reports depends on the offset mode — the whole window in auto mode, only
+ * marked messages in manual mode, marked ones even when consume() throws.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Consumer, createApp, type Messages } from '../../src/index.ts';
-import { appendMessage, emptyRawBatch } from '../../src/protocol/batch-codec.ts';
+import type { RawRecordSet } from '../../src/protocol/records.ts';
 import { PartitionRunner } from '../../src/runner/partition-runner.ts';
+import { batch as recordBatch, sharedRecordSet } from '../helpers/record-batches.ts';
 
 const log: string[] = [];
 
@@ -31,10 +33,15 @@ class Marking extends Consumer<{ n: number }> {
   }
 }
 
-function batch(partition: number, from: number, ns: number[]) {
-  const raw = emptyRawBatch('t', partition, 100);
-  ns.forEach((n, i) => appendMessage(raw, { offset: String(from + i), timestamp: '0', key: null, value: Buffer.from(JSON.stringify({ n })) }));
-  return raw;
+/** A raw record set holding payloads {n} at offsets from, from+1, … (one record batch). */
+function records(partition: number, from: number, ns: number[]): RawRecordSet {
+  const bytes = sharedRecordSet(recordBatch({ baseOffset: from, records: ns.map((n, i) => ({ offsetDelta: i, value: JSON.stringify({ n }) })) }));
+  return { kind: 'raw', topic: 't', partition, highWatermark: 100, bytes, aborted: [] };
+}
+
+/** Runs the window [from, to) of `ns` (written from offset `from`). */
+function run(r: PartitionRunner, group: string, partition: number, from: number, ns: number[], to: number, attempt = 1, max = 1000) {
+  return r.runBatch(group, 't', partition, records(partition, from, ns), { from, to, max, skip: [] }, attempt);
 }
 
 const app = createApp({
@@ -45,9 +52,9 @@ const app = createApp({
 test('auto offsets: the whole batch; one persistent instance per partition, initialized once', async () => {
   log.length = 0;
   const r = new PartitionRunner(app);
-  assert.equal((await r.runBatch('auto', batch(0, 0, [1, 3]), 1, 2)).commitOffset, 2);
-  assert.equal((await r.runBatch('auto', batch(0, 2, [5]), 1, 10)).commitOffset, 10, 'nextOffset covers filtered tail offsets');
-  await r.runBatch('auto', batch(1, 0, [1]), 1, 1);
+  assert.equal((await run(r, 'auto', 0, 0, [1, 3], 2)).commitOffset, 2);
+  assert.equal((await run(r, 'auto', 0, 2, [5], 10)).commitOffset, 10, 'the window end covers offsets after the last record (markers, compaction)');
+  await run(r, 'auto', 1, 0, [1], 1);
   assert.deepEqual(log, ['init t/0', 'seen 2 attempt 1', 'seen 3 attempt 1', 'init t/1', 'seen 1 attempt 1']);
   assert.equal(r.size, 2);
   await r.revoke('auto', 't', 0);
@@ -57,13 +64,39 @@ test('auto offsets: the whole batch; one persistent instance per partition, init
 
 test('manual offsets: only marked messages count, also when consume() throws', async () => {
   const r = new PartitionRunner(app);
-  assert.equal((await r.runBatch('manual', batch(0, 0, [1, 2, 3]), 1, 3)).commitOffset, 2, 'marked offset 1 → commit 2');
-  assert.equal((await r.runBatch('manual', batch(0, 3, [5, 7]), 1, 5)).commitOffset, null, 'nothing marked');
-  const failed = await r.runBatch('manual', batch(0, 5, [8, -1]), 2, 7);
+  assert.equal((await run(r, 'manual', 0, 0, [1, 2, 3], 3)).commitOffset, 2, 'marked offset 1 → commit 2');
+  assert.equal((await run(r, 'manual', 0, 3, [5, 7], 5)).commitOffset, null, 'nothing marked');
+  const failed = await run(r, 'manual', 0, 5, [8, -1], 7, 2);
   assert.equal(failed.commitOffset, 6, 'the mark before the failure is kept');
   assert.match(failed.error!.message, /negative/);
   assert.equal(log.at(-1), 'seen 5 attempt 1', 'the failed batch did not finish');
-  const retried = await r.runBatch('manual', batch(0, 5, [8, 10]), 2, 7);
+  const retried = await run(r, 'manual', 0, 5, [8, 10], 7, 2);
   assert.equal(retried.commitOffset, 7);
   assert.match(log.at(-1)!, /attempt 2$/, 'the consumer sees the attempt number');
+});
+
+test('a window: records below `from` and at or above `to` are not delivered; `max` stops early and says where', async () => {
+  const r = new PartitionRunner(app);
+  const seen: number[] = [];
+  const set = records(3, 10, [0, 1, 2, 3, 4, 5]); // offsets 10..15
+  const first = await r.runBatch('auto', 't', 3, set, { from: 11, to: 15, max: 2, skip: [] }, 1);
+  assert.equal(first.messages, 2);
+  assert.equal(first.endOffset, 13, 'the rest starts at the first record not taken');
+  assert.equal(first.commitOffset, 13);
+  const rest = await r.runBatch('auto', 't', 3, set, { from: 13, to: 15, max: 1000, skip: [14] }, 1);
+  assert.equal(rest.messages, 1, 'offset 13 only: 14 is skipped, 15 is past the window');
+  assert.equal(rest.endOffset, 15);
+  seen.push(first.messages!, rest.messages!);
+  assert.deepEqual(seen, [2, 1]);
+});
+
+test('corrupt bytes fail the batch with BATCH_CORRUPT before consume() runs', async () => {
+  const r = new PartitionRunner(app);
+  const set = records(4, 0, [1, 2]);
+  set.bytes[set.bytes.length - 1]! ^= 0xff; // a flipped bit in the last record: the CRC-32C no longer matches
+  log.length = 0;
+  const out = await r.runBatch('auto', 't', 4, set, { from: 0, to: 2, max: 1000, skip: [] }, 1);
+  assert.equal(out.error?.code, 'BATCH_CORRUPT');
+  assert.match(out.error!.message, /CRC-32C/);
+  assert.deepEqual(log, [], 'consume() never ran');
 });

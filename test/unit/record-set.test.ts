@@ -9,70 +9,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync, gunzipSync } from 'node:zlib';
-import { crc32c } from '@node-rs/crc32';
+import { batch } from '../helpers/record-batches.ts';
 import { decodeRecordSet, type DecodeOptions } from '../../src/protocol/record-set.ts';
-
-function varint(n: number): Buffer {
-  let z = ((n << 1) ^ (n >> 31)) >>> 0;
-  const out: number[] = [];
-  while (z > 0x7f) {
-    out.push((z & 0x7f) | 0x80);
-    z >>>= 7;
-  }
-  out.push(z);
-  return Buffer.from(out);
-}
-
-interface R {
-  offsetDelta: number;
-  timestampDelta?: number;
-  key?: string | null;
-  value?: string | null;
-  headers?: Array<[string, string]>;
-}
-
-function bytesField(s: string | null | undefined): Buffer {
-  if (s === null || s === undefined) return varint(-1);
-  const b = Buffer.from(s);
-  return Buffer.concat([varint(b.length), b]);
-}
-
-function record(r: R): Buffer {
-  const body = Buffer.concat([
-    Buffer.from([0]),
-    varint(r.timestampDelta ?? 0),
-    varint(r.offsetDelta),
-    bytesField(r.key),
-    bytesField(r.value ?? null),
-    varint(r.headers?.length ?? 0),
-    ...(r.headers ?? []).flatMap(([k, v]) => [bytesField(k), bytesField(v)]),
-  ]);
-  return Buffer.concat([varint(body.length), body]);
-}
-
-/** One record batch (magic 2) laid out as the protocol documentation describes it. */
-function batch(o: { baseOffset: number; records: R[]; lastOffsetDelta?: number; baseTimestamp?: number; producerId?: number; transactional?: boolean; control?: boolean; gzip?: boolean; badCrc?: boolean }): Buffer {
-  let records = Buffer.concat(o.records.map(record));
-  if (o.gzip) records = gzipSync(records);
-  const attributes = (o.gzip ? 1 : 0) | (o.transactional ? 0x10 : 0) | (o.control ? 0x20 : 0);
-  const afterCrc = Buffer.alloc(40);
-  afterCrc.writeInt16BE(attributes, 0);
-  afterCrc.writeInt32BE(o.lastOffsetDelta ?? Math.max(0, ...o.records.map((r) => r.offsetDelta)), 2);
-  afterCrc.writeBigInt64BE(BigInt(o.baseTimestamp ?? 1_700_000_000_000), 6);
-  afterCrc.writeBigInt64BE(BigInt(o.baseTimestamp ?? 1_700_000_000_000), 14);
-  afterCrc.writeBigInt64BE(BigInt(o.producerId ?? -1), 22);
-  afterCrc.writeInt16BE(0, 30);
-  afterCrc.writeInt32BE(-1, 32);
-  afterCrc.writeInt32BE(o.records.length, 36);
-  const crcPart = Buffer.concat([afterCrc, records]);
-  const head = Buffer.alloc(21);
-  head.writeBigInt64BE(BigInt(o.baseOffset), 0);
-  head.writeInt32BE(9 + crcPart.length, 8); // leader epoch 4 + magic 1 + crc 4, then the CRC-covered part
-  head.writeInt32BE(0, 12);
-  head.writeInt8(2, 16);
-  head.writeUInt32BE((crc32c(crcPart) + (o.badCrc ? 1 : 0)) >>> 0, 17);
-  return Buffer.concat([head, crcPart]);
-}
 
 const opts = (more: Partial<DecodeOptions> = {}): DecodeOptions => ({
   fetchOffset: 0,
@@ -152,4 +90,12 @@ test('a wrong CRC-32C is BATCH_CORRUPT (and passes when checks are off); nonsens
   const short = batch({ baseOffset: 0, records: [{ offsetDelta: 0, value: 'abc' }] });
   short.writeInt32BE(1000, 61); // the record's length varint region overwritten: runs past the batch
   assert.throws(() => decodeRecordSet(short, opts({ checkCrcs: false })), { code: 'BATCH_CORRUPT' });
+});
+
+test('timestamp deltas: negative, past 32 bits (plain arithmetic) and past 49 bits (the BigInt path) are exact', () => {
+  const deltas = [-5, 0, 2 ** 40, -(2 ** 40), 2 ** 52 + 3, -(2 ** 50) - 1];
+  const base = 1_700_000_000_000;
+  const set = batch({ baseOffset: 0, baseTimestamp: base, records: deltas.map((d, i) => ({ offsetDelta: i, timestampDelta: d, value: 'v' })) });
+  const d = decodeRecordSet(set, opts());
+  assert.deepEqual(d.timestamps, deltas.map((x) => base + x));
 });

@@ -14,6 +14,7 @@ import { OffsetTracker } from '../../src/main/offsets.ts';
 import { Scheduler } from '../../src/main/scheduler/scheduler.ts';
 import { Instrumentation } from '../../src/events.ts';
 import { admitted, type BatchOutcome } from '../../src/protocol/tasks.ts';
+import { readWindow } from '../../src/protocol/records.ts';
 
 class Noop extends Consumer {
   consume(): void {}
@@ -37,8 +38,10 @@ function harness(opts: { prefetch?: number; maxMessages?: number; fail?: (b: Raw
   let running = 0;
   let maxRunning = 0;
   const executor: Executor = {
-    run: (_r, b, attempt, nextOffset, gate) =>
+    run: (_r, _p, records, window, attempt, gate) =>
       new Promise<BatchOutcome>((resolve) => {
+        // What a worker does with the window: read it (at most window.max records), say where it stopped.
+        const { raw: b, endOffset } = readWindow(records, window, false);
         running += 1;
         maxRunning = Math.max(maxRunning, running);
         calls.push(`run p${b.partition} ${b.offsets[0]}-${b.offsets.at(-1)} a${attempt}`);
@@ -47,7 +50,7 @@ function harness(opts: { prefetch?: number; maxMessages?: number; fail?: (b: Raw
           // Like a worker thread getting to a task that waited behind others: a fenced one never starts.
           if (!admitted(gate)) return resolve({ threadId: 1, commitOffset: null, durationMs: 0, withdrawn: true });
           const failed = opts.fail?.(b, attempt) ?? false;
-          resolve(failed ? { threadId: 1, commitOffset: null, durationMs: 0, error: { name: 'Error', message: 'boom' } } : { threadId: 1, commitOffset: nextOffset, durationMs: 0 });
+          resolve(failed ? { threadId: 1, commitOffset: null, endOffset, durationMs: 0, error: { name: 'Error', message: 'boom' } } : { threadId: 1, commitOffset: endOffset, endOffset, messages: b.offsets.length, durationMs: 0 });
         });
       }),
     revoke: async () => {
@@ -73,14 +76,16 @@ function harness(opts: { prefetch?: number; maxMessages?: number; fail?: (b: Raw
     pending.shift()!();
     await new Promise((r) => setImmediate(r));
   };
-  return { scheduler, route, calls, offsets, finishOne, pending, maxRunning: () => maxRunning };
+  // As the source hands a fetch over: decoded records (the raw bytes path is the integration tests'), from the first offset.
+  const accept = (b: RawBatch, nextOffset: number) => scheduler.accept(route, b.partition, { kind: 'decoded', raw: b }, b.offsets[0] ?? nextOffset, nextOffset);
+  return { scheduler, route, calls, offsets, finishOne, pending, accept, maxRunning: () => maxRunning };
 }
 
 test('one batch in flight per partition, in order; partitions run side by side', async () => {
   const h = harness({ prefetch: 10 });
-  h.scheduler.accept(h.route, raw(0, 0, 10), 10);
-  h.scheduler.accept(h.route, raw(0, 10, 10), 20);
-  h.scheduler.accept(h.route, raw(1, 0, 5), 5);
+  h.accept(raw(0, 0, 10), 10);
+  h.accept(raw(0, 10, 10), 20);
+  h.accept(raw(1, 0, 5), 5);
   assert.deepEqual(h.calls, ['run p0 0-9 a1', 'run p1 0-4 a1']);
   await h.finishOne();
   assert.deepEqual(h.calls.slice(2), ['run p0 10-19 a1']);
@@ -93,34 +98,36 @@ test('one batch in flight per partition, in order; partitions run side by side',
 
 test('a full queue pauses the partition; draining below prefetch resumes it', async () => {
   const h = harness({ prefetch: 2 });
-  h.scheduler.accept(h.route, raw(0, 0, 1), 1); // runs
-  h.scheduler.accept(h.route, raw(0, 1, 1), 2); // queued 1
-  h.scheduler.accept(h.route, raw(0, 2, 1), 3); // queued 2 → pause
+  h.accept(raw(0, 0, 1), 1); // runs
+  h.accept(raw(0, 1, 1), 2); // queued 1
+  h.accept(raw(0, 2, 1), 3); // queued 2 → pause
   assert.deepEqual(h.calls, ['run p0 0-0 a1', 'pause p0']);
   await h.finishOne();
   assert.deepEqual(h.calls.slice(2), ['resume p0', 'run p0 1-1 a1']);
 });
 
-test('a batch emptied by the filter still moves the watermark, in order', async () => {
+test('a window without records (all filtered, or control records only) still moves the watermark, in order', async () => {
   const h = harness();
-  h.scheduler.accept(h.route, raw(0, 0, 3), 3);
-  h.scheduler.accept(h.route, emptyRawBatch('t', 0, 100), 7);
+  h.accept(raw(0, 0, 3), 3);
+  h.accept(emptyRawBatch('t', 0, 100), 7);
   assert.equal(h.offsets.processed('t', 0), undefined, 'not before the batch ahead of it');
   await h.finishOne();
+  assert.equal(h.offsets.processed('t', 0), 3);
+  await h.finishOne(); // the empty window runs too (only where it runs is it known to be empty): no messages
   assert.equal(h.offsets.processed('t', 0), 7);
   assert.equal(h.scheduler.fetchPosition('t', 0), 7);
 });
 
 test('a failure backs off and retries the unprocessed rest from memory (attempt+1), before what is queued behind it; no re-fetch', async () => {
   const h = harness({ prefetch: 10, fail: (b, attempt) => b.offsets[0] === 5 && attempt === 1 });
-  h.scheduler.accept(h.route, raw(0, 0, 5), 5);
-  h.scheduler.accept(h.route, raw(0, 5, 5), 10);
-  h.scheduler.accept(h.route, raw(0, 10, 5), 15);
+  h.accept(raw(0, 0, 5), 5);
+  h.accept(raw(0, 5, 5), 10);
+  h.accept(raw(0, 10, 5), 15);
   await h.finishOne(); // 0-4 ok
   await h.finishOne(); // 5-9 fails
   assert.equal(h.offsets.processed('t', 0), 5);
   assert.ok(!h.calls.includes('run p0 10-14 a1'), 'nothing runs during the backoff');
-  h.scheduler.accept(h.route, raw(0, 15, 5), 20); // fetching goes on meanwhile: queued, not dropped
+  h.accept(raw(0, 15, 5), 20); // fetching goes on meanwhile: queued, not dropped
   await new Promise((r) => setTimeout(r, 60));
   assert.equal(h.calls.at(-1), 'run p0 5-9 a2');
   assert.ok(!h.calls.some((c) => c.startsWith('seek')), 'the retry does not seek kafkajs');
@@ -133,7 +140,7 @@ test('a failure backs off and retries the unprocessed rest from memory (attempt+
 
 test('a fetched batch larger than maxMessages is split, each part covering its share of the offsets', async () => {
   const h = harness({ prefetch: 100, maxMessages: 4 });
-  h.scheduler.accept(h.route, raw(0, 0, 10), 12); // 10, 11: e.g. a transaction marker after the last record
+  h.accept(raw(0, 0, 10), 12); // 10, 11: e.g. a transaction marker after the last record
   assert.deepEqual(h.calls, ['run p0 0-3 a1']);
   await h.finishOne();
   assert.equal(h.offsets.processed('t', 0), 4);
@@ -146,10 +153,10 @@ test('a fetched batch larger than maxMessages is split, each part covering its s
 
 test('hold() during a rebalance: a batch handed out but not started never starts; assigned() drops revoked partitions and resumes kept ones in order', async () => {
   const h = harness({ prefetch: 10 });
-  h.scheduler.accept(h.route, raw(0, 0, 5), 5); // handed out (not started: the fake starts it at finishOne)
-  h.scheduler.accept(h.route, raw(0, 5, 5), 10);
-  h.scheduler.accept(h.route, raw(1, 0, 5), 5);
-  h.scheduler.accept(h.route, raw(1, 5, 5), 10);
+  h.accept(raw(0, 0, 5), 5); // handed out (not started: the fake starts it at finishOne)
+  h.accept(raw(0, 5, 5), 10);
+  h.accept(raw(1, 0, 5), 5);
+  h.accept(raw(1, 5, 5), 10);
   assert.deepEqual(h.calls, ['run p0 0-4 a1', 'run p1 0-4 a1']);
   h.scheduler.hold();
   await h.finishOne(); // p0's batch reaches its thread: withdrawn
@@ -167,8 +174,8 @@ test('hold() during a rebalance: a batch handed out but not started never starts
 
 test('revoking a paused partition resumes it in kafkajs (which keeps pauses across reassignments)', async () => {
   const h = harness({ prefetch: 1 });
-  h.scheduler.accept(h.route, raw(0, 0, 1), 1); // runs
-  h.scheduler.accept(h.route, raw(0, 1, 1), 2); // queued → pause
+  h.accept(raw(0, 0, 1), 1); // runs
+  h.accept(raw(0, 1, 1), 2); // queued → pause
   assert.equal(h.calls.at(-1), 'pause p0');
   const revoked = h.scheduler.revoke('t', 0, 5000);
   assert.equal(h.calls.at(-1), 'resume p0');
@@ -178,8 +185,8 @@ test('revoking a paused partition resumes it in kafkajs (which keeps pauses acro
 
 test('revoke waits for the in-flight batch, then revokes the instance and forgets the partition', async () => {
   const h = harness();
-  h.scheduler.accept(h.route, raw(0, 0, 5), 5);
-  h.scheduler.accept(h.route, raw(0, 5, 5), 10);
+  h.accept(raw(0, 0, 5), 5);
+  h.accept(raw(0, 5, 5), 10);
   const revoked = h.scheduler.revoke('t', 0, 5000);
   await new Promise((r) => setImmediate(r));
   assert.ok(!h.calls.includes('revoke'), 'not while the batch runs');
@@ -189,4 +196,18 @@ test('revoke waits for the in-flight batch, then revokes the instance and forget
   assert.equal(h.calls.at(-1), 'revoke');
   assert.equal(h.offsets.processed('t', 0), undefined);
   assert.deepEqual(h.scheduler.status(), []);
+});
+
+test('a failed window is retried as the call it was (maxMessages), the untaken rest of the fetch runs after it with its own attempt count', async () => {
+  const h = harness({ prefetch: 10, maxMessages: 4, fail: (b, attempt) => b.offsets[0] === 4 && attempt === 1 });
+  h.accept(raw(0, 0, 10), 10);
+  await h.finishOne(); // 0-3 ok
+  await h.finishOne(); // 4-7 fails
+  assert.equal(h.offsets.processed('t', 0), 4);
+  await new Promise((r) => setTimeout(r, 60));
+  assert.equal(h.calls.at(-1), 'run p0 4-7 a2', 'the same four messages, attempt 2');
+  await h.finishOne();
+  assert.equal(h.calls.at(-1), 'run p0 8-9 a1', 'the rest was never part of the failed call');
+  await h.finishOne();
+  assert.equal(h.offsets.processed('t', 0), 10);
 });

@@ -5,16 +5,16 @@
  */
 import type { TopicRoute } from '../../config/resolve.ts';
 import type { PartitionRunner } from '../../runner/partition-runner.ts';
-import type { RawBatch } from '../../protocol/batch-codec.ts';
+import type { FetchedRecords, RecordWindow } from '../../protocol/records.ts';
 import { admitted, type BatchOutcome, type Gate, type HookOutcome } from '../../protocol/tasks.ts';
 import type { Executor } from './executor.ts';
 
 export class InlineExecutor implements Executor {
   constructor(readonly runner: PartitionRunner) {}
 
-  run(route: TopicRoute, raw: RawBatch, attempt: number, nextOffset: number, gate: Gate): Promise<BatchOutcome> {
+  run(route: TopicRoute, partition: number, records: FetchedRecords, window: RecordWindow, attempt: number, gate: Gate): Promise<BatchOutcome> {
     if (!admitted(gate)) return Promise.resolve({ threadId: 0, withdrawn: true, commitOffset: null, durationMs: 0 });
-    return this.runner.runBatch(route.group, raw, attempt, nextOffset);
+    return this.runner.runBatch(route.group, route.topic, partition, records, window, attempt);
   }
 
   revoke(route: TopicRoute, partition: number): Promise<HookOutcome | undefined> {

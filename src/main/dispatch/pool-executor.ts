@@ -1,10 +1,12 @@
 /**
- * The pool backend: a batch is packed into one transferable buffer and runs
- * on the worker thread its partition is pinned to (worker-pool.ts).
+ * The pool backend: a batch runs on the worker thread its partition is
+ * pinned to (worker-pool.ts). The task carries the partition's record set
+ * (shared memory: nothing copied, nothing decoded here) and the window of it
+ * to run; records kafkajs decoded itself are packed into one transferable buffer.
  */
 import type { TopicRoute } from '../../config/resolve.ts';
 import { JobTimeoutError, serializeError } from '../../errors.ts';
-import { packBatch, type RawBatch } from '../../protocol/batch-codec.ts';
+import { toWire, type FetchedRecords, type RecordWindow } from '../../protocol/records.ts';
 import { partitionKey } from '../../protocol/partition-id.ts';
 import { UNKNOWN_THREAD, type BatchOutcome, type Gate, type HookOutcome } from '../../protocol/tasks.ts';
 import type { Executor } from './executor.ts';
@@ -17,9 +19,10 @@ export class PoolExecutor implements Executor {
     readonly graceMsOf: (group: string) => number,
   ) {}
 
-  async run(route: TopicRoute, raw: RawBatch, attempt: number, nextOffset: number, gate: Gate): Promise<BatchOutcome> {
-    const key = partitionKey(route.group, route.topic, raw.partition);
-    const task = { kind: 'batch' as const, group: route.group, topic: route.topic, partition: raw.partition, attempt, nextOffset, packed: packBatch(raw), gate };
+  async run(route: TopicRoute, partition: number, records: FetchedRecords, window: RecordWindow, attempt: number, gate: Gate): Promise<BatchOutcome> {
+    const key = partitionKey(route.group, route.topic, partition);
+    const { wire } = toWire(records);
+    const task = { kind: 'batch' as const, group: route.group, topic: route.topic, partition, attempt, records: wire, window, gate };
     if (route.timeoutMs === undefined) return this.pool.runBatch(key, task);
     // The worker enforces timeoutMs + grace itself; this deadline only catches a thread
     // that cannot (a synchronous loop), a little later so the worker gets to answer first.

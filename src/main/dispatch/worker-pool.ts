@@ -280,7 +280,8 @@ export class WorkerPool {
    * ThreadTerminatedError.
    */
   async runBatch(key: string, task: Extract<WorkerTask, { kind: 'batch' }>, deadlineMs?: number): Promise<BatchOutcome> {
-    const transfer = [task.packed.buffer as ArrayBuffer];
+    // A raw record set is shared memory (nothing to transfer); packed columns are transferred.
+    const transfer = task.records.kind === 'packed' ? [task.records.packed.buffer as ArrayBuffer] : [];
     const threadId = await this.#threadFor(key);
     if (deadlineMs === undefined) return (await this.#runOn(threadId, task, transfer)) as BatchOutcome;
     const abort = new AbortController();

@@ -1,65 +1,42 @@
 /**
- * Offset math on queued batches: splitting a fetch into batches of at most
- * maxMessages, the unprocessed rest of a failed batch, one batch per message
- * (isolation), and a batch without dead-lettered offsets. Each piece keeps
- * the share of the offset range it covers (gaps, filtered messages), so
- * marking a piece processed never skips an offset of another.
+ * Offset math on queued batches. A queued batch is a window [startOffset,
+ * nextOffset) over a partition's fetched records: splitting it (maxMessages,
+ * one message at a time during isolation, the unprocessed rest of a failed
+ * one) only moves its bounds; the records are read where the batch runs.
+ * Each piece keeps the share of the offset range it covers (gaps, filtered
+ * and dead-lettered messages), so marking a piece processed never skips an
+ * offset of another. Only the failure path reads records here, on the main
+ * thread: to know which offsets a failed window holds.
  */
 import type { RawBatch } from '../../protocol/batch-codec.ts';
+import { readWindow, type FetchedRecords, type RecordWindow } from '../../protocol/records.ts';
 
 /** A batch waiting in its partition's queue. */
 export interface QueuedBatch {
-  raw: RawBatch;
-  /** First offset this batch covers (previous batch's nextOffset, or its first message). */
+  records: FetchedRecords;
+  /** First offset this batch covers (the previous batch's nextOffset, or where the fetch started). */
   startOffset: number;
   nextOffset: number;
 }
 
-/** The batch without the given offsets (dead-lettered messages delivered again). */
-export function withoutOffsets(raw: RawBatch, drop: Set<number>): RawBatch {
-  const keep: number[] = [];
-  raw.offsets.forEach((o, i) => {
-    if (!drop.has(o)) keep.push(i);
-  });
-  return keep.length === raw.offsets.length ? raw : pickRows(raw, keep);
+/** What an executor runs for `batch`: at most `max` of its records, without the `skip`ped offsets. */
+export function windowOf(batch: QueuedBatch, max: number, skip: ReadonlySet<number>): RecordWindow {
+  const inside: number[] = [];
+  for (const o of skip) if (o >= batch.startOffset && o < batch.nextOffset) inside.push(o);
+  return { from: batch.startOffset, to: batch.nextOffset, max, skip: inside };
 }
 
-/** The batch in pieces of at most `max` messages, each covering its share of [startOffset, nextOffset). */
-export function split(raw: RawBatch, startOffset: number, nextOffset: number, max: number): QueuedBatch[] {
-  const n = raw.offsets.length;
-  if (n <= max) return [{ raw, startOffset, nextOffset }];
-  const out: QueuedBatch[] = [];
-  let start = startOffset;
-  for (let i = 0; i < n; i += max) {
-    const last = i + max >= n;
-    const end = last ? nextOffset : raw.offsets[i + max]!;
-    out.push({ raw: slice(raw, i, Math.min(n, i + max)), startOffset: start, nextOffset: end });
-    start = end;
-  }
-  return out;
+/** The part of a batch from `offset` on (what a failure left unprocessed, or what a run did not take). */
+export function restFrom(batch: QueuedBatch, offset: number): QueuedBatch {
+  return offset <= batch.startOffset ? batch : { ...batch, startOffset: Math.min(offset, batch.nextOffset) };
 }
 
-/** One batch per message (isolation), each covering its share of the batch's offset range. */
-export function isolate(batch: QueuedBatch): QueuedBatch[] {
-  return split(batch.raw, batch.startOffset, batch.nextOffset, 1);
+/** The part of a batch before `offset`. */
+export function before(batch: QueuedBatch, offset: number): QueuedBatch {
+  return offset >= batch.nextOffset ? batch : { ...batch, nextOffset: Math.max(offset, batch.startOffset) };
 }
 
-/** The part of a batch from `offset` on (what a failure left unprocessed). */
-export function rowsFrom(batch: QueuedBatch, offset: number): QueuedBatch {
-  if (offset <= batch.startOffset) return batch;
-  const first = batch.raw.offsets.findIndex((o) => o >= offset);
-  const raw = first < 0 ? slice(batch.raw, 0, 0) : slice(batch.raw, first, batch.raw.offsets.length);
-  return { raw, startOffset: offset, nextOffset: batch.nextOffset };
+/** The records of the batch a consumer would get (decoded here: failure path and dead letters only). */
+export function readRecords(batch: QueuedBatch, skip: ReadonlySet<number>, checkCrcs: boolean): RawBatch {
+  return readWindow(batch.records, windowOf(batch, Number.MAX_SAFE_INTEGER, skip), checkCrcs).raw;
 }
-
-/** Rows [from, to) of `raw`, every column kept in step. */
-function slice(raw: RawBatch, from: number, to: number): RawBatch {
-  return { ...raw, offsets: raw.offsets.slice(from, to), timestamps: raw.timestamps.slice(from, to), keys: raw.keys.slice(from, to), values: raw.values.slice(from, to), headers: raw.headers.slice(from, to) };
-}
-
-/** A batch of the given rows of `raw`, every column kept in step. */
-export function pickRows(raw: RawBatch, rows: number[]): RawBatch {
-  const pick = <T>(col: T[]) => rows.map((i) => col[i]!);
-  return { ...raw, offsets: pick(raw.offsets), timestamps: pick(raw.timestamps), keys: pick(raw.keys), values: pick(raw.values), headers: pick(raw.headers) };
-}
-

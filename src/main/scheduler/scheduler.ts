@@ -1,14 +1,17 @@
 /**
  * Per-partition scheduling for one consumer group.
  *
- * Hot path: the group calls `accept()` synchronously for every fetched batch and
- * returns to kafkajs at once; the scheduler splits it into batches of at most
- * `maxMessages`, queues them and dispatches one when the partition has
- * nothing in flight. Invariants:
+ * Hot path: the group calls `accept()` synchronously for every fetched
+ * record set and returns to kafkajs at once; the scheduler queues it as one
+ * window of offsets and, when the partition has nothing in flight, sends the
+ * window to its executor, which runs at most `maxMessages` of it and says
+ * where it stopped (the rest runs next). Nothing here decodes records, except
+ * on the failure path. Invariants:
  *  - one batch in flight per partition, batches in offset order;
- *  - at most `prefetch` batches queued per partition; reaching that pauses the
- *    partition in kafkajs, draining below it resumes it (memory is bounded by
- *    prefetch × maxMessages per partition plus one fetch, whatever the backlog);
+ *  - at most `prefetch` fetched record sets queued per partition; reaching
+ *    that pauses the partition in kafkajs, draining below it resumes it
+ *    (memory is bounded by prefetch × maxBytesPerPartition per partition plus
+ *    one fetch, whatever the backlog);
  *  - the processed watermark only moves when a batch (or a marked message)
  *    completes, so commits never pass unprocessed offsets;
  *  - rebalance: `hold()` (the group is rebalancing) stops dispatching and
@@ -32,7 +35,7 @@
 import type { ConsumerGroupRoute, TopicRoute } from '../../config/resolve.ts';
 import { ConsumerError, serializeError, type SerializedError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
-import type { RawBatch } from '../../protocol/batch-codec.ts';
+import type { FetchedRecords } from '../../protocol/records.ts';
 import { topicPartitionKey as pkey } from '../../protocol/partition-id.ts';
 import { UNKNOWN_THREAD, type BatchOutcome } from '../../protocol/tasks.ts';
 import type { DeadLetterDispatcher } from '../dead-letter.ts';
@@ -40,7 +43,7 @@ import type { Executor } from '../dispatch/executor.ts';
 import type { FailureReason, Instrumentation, ThreadRef } from '../../events.ts';
 import type { OffsetTracker } from '../offsets.ts';
 import type { FetchControl } from '../source/batch-source.ts';
-import { isolate, rowsFrom, split, withoutOffsets, type QueuedBatch } from './batch-slices.ts';
+import { before, readRecords, restFrom, windowOf, type QueuedBatch } from './batch-slices.ts';
 import { PartitionState } from './partition-state.ts';
 import { backoffMs, deadLetterNow, suspectOf } from './retry-policy.ts';
 
@@ -49,6 +52,8 @@ export interface FailureInfo {
   /** Offset to commit anyway (messages marked before the failure). */
   commitOffset: number | null;
   failedOffset?: number | undefined;
+  /** Where the failed run's window ended (what it did not take was not part of the call). */
+  endOffset?: number | undefined;
   /** The consumer instance is gone (thread died, or dropped after a stuck timeout): restart from the processed watermark. */
   instanceLost: boolean;
   /** Whether this failure counts toward maxRetries (a thread dying under a batch that did not cause it does not). */
@@ -106,16 +111,16 @@ export class Scheduler {
     return this.#partitions.get(pkey(topic, partition))?.fetchPosition ?? null;
   }
 
-  /** Takes a fetched batch (possibly emptied by the filter) that ends just before `nextOffset`. */
-  accept(route: TopicRoute, raw: RawBatch, nextOffset: number): void {
+  /** Takes a partition's fetched records, from `fetchedFrom` to just before `nextOffset`. */
+  accept(route: TopicRoute, partition: number, records: FetchedRecords, fetchedFrom: number, nextOffset: number): void {
     if (this.#stopping) return;
-    const state = this.#state(route, raw.partition);
+    const state = this.#state(route, partition);
     if (state.seeking) return; // kafkajs will deliver these offsets again, from the seek
-    const startOffset = state.fetchPosition ?? raw.offsets[0] ?? nextOffset;
+    const startOffset = state.fetchPosition ?? fetchedFrom;
+    if (startOffset >= nextOffset) return;
     state.firstOffset ??= startOffset;
     state.fetchPosition = nextOffset;
-    if (state.skip.size > 0) raw = withoutOffsets(raw, state.skip);
-    state.queue.push(...split(raw, startOffset, nextOffset, route.maxMessages));
+    state.queue.push({ records, startOffset, nextOffset });
     if (state.queue.length >= this.#deps.group.settings.prefetch) this.#pause(state, 'prefetch');
     this.#pump(state);
   }
@@ -135,13 +140,8 @@ export class Scheduler {
       const batch = state.queue.shift();
       if (!batch) return;
       if (state.paused && state.queue.length < this.#deps.group.settings.prefetch) this.#resume(state);
-      if (batch.raw.offsets.length === 0) {
-        // Everything was filtered out: nothing to run, but the offsets count as processed.
-        this.#deps.offsets.markProcessed(state.route.topic, state.partition, batch.nextOffset);
-        continue;
-      }
       const executor = this.#deps.executorFor(state.route);
-      const run = executor.run(state.route, batch.raw, state.attempt, batch.nextOffset, state.gate);
+      const run = executor.run(state.route, state.partition, batch.records, windowOf(batch, this.#maxOf(state, batch), state.skip), state.attempt, state.gate);
       state.inFlight = run
         .then(
           (outcome) => this.#completed(state, batch, outcome),
@@ -161,6 +161,11 @@ export class Scheduler {
     }
   }
 
+  /** Messages per run: the route's maxMessages, or one at a time while isolating a failure. */
+  #maxOf(state: PartitionState, batch: QueuedBatch): number {
+    return state.isolateUntil !== null && batch.startOffset < state.isolateUntil ? 1 : state.route.maxMessages;
+  }
+
   #completed(state: PartitionState, batch: QueuedBatch, outcome: BatchOutcome): void {
     state.inFlight = null;
     const attempt = state.attempt;
@@ -173,23 +178,28 @@ export class Scheduler {
     }
     if (outcome.error) {
       this.#emitFailed(state, outcome.error, outcome);
-      this.#failed(state, batch, outcome.error, { commitOffset: outcome.commitOffset, failedOffset: outcome.failedOffset, instanceLost: outcome.instanceReset === true, counts: true });
+      this.#failed(state, batch, outcome.error, { commitOffset: outcome.commitOffset, failedOffset: outcome.failedOffset, endOffset: outcome.endOffset, instanceLost: outcome.instanceReset === true, counts: true });
       return;
     }
+    // The run took the window up to endOffset (maxMessages, or one message while isolating): the rest is next.
+    const end = Math.min(outcome.endOffset ?? batch.nextOffset, batch.nextOffset);
+    if (end < batch.nextOffset) state.queue.unshift(restFrom(batch, end));
     if (outcome.commitOffset !== null) this.#deps.offsets.markProcessed(state.route.topic, state.partition, outcome.commitOffset);
-    this.#passed(state, batch.nextOffset);
+    this.#passed(state, end);
     state.lastError = null;
-    for (const o of state.skip) if (o < batch.nextOffset) state.skip.delete(o);
-    state.processedMessages += batch.raw.offsets.length;
+    for (const o of state.skip) if (o < end) state.skip.delete(o);
+    const messages = outcome.messages ?? 0;
+    state.processedMessages += messages;
     this.#deps.events.emit('batch.processed', {
       group: state.route.group,
       topic: state.route.topic,
       partition: state.partition,
-      messages: batch.raw.offsets.length,
+      messages,
+      filtered: outcome.filtered ?? 0,
       durationMs: outcome.durationMs,
       thread: this.#threadRef(state, outcome.threadId)!,
       attempt,
-      nextOffset: batch.nextOffset,
+      nextOffset: end,
     });
     this.#pump(state);
   }
@@ -227,21 +237,45 @@ export class Scheduler {
         return;
       }
     }
-    const rest = rowsFrom(batch, Math.max(batch.startOffset, processed ?? batch.startOffset));
-    if (rest.raw.offsets.length === 0) {
+    let rest = restFrom(batch, Math.max(batch.startOffset, processed ?? batch.startOffset));
+    // Which offsets the rest holds: read here, on the main thread, on this path only.
+    let offsets: number[];
+    try {
+      offsets = readRecords(rest, state.skip, this.#deps.group.settings.checkCrcs).offsets;
+    } catch (err) {
+      error = serializeError(err);
+      offsets = [];
+    }
+    if (error.code === 'BATCH_CORRUPT') {
+      // The bytes do not decode (or fail their CRC): fetch them again from Kafka, as the Java
+      // client would have to. Corruption in transit heals; corruption on disk keeps failing, loudly.
+      this.#logFailure(state, error, `records of ${topic}/${partition} from offset ${rest.startOffset} are corrupt; fetching them again in ${delay} ms`, { attempt: state.attempt, retryFrom: rest.startOffset, retryInMs: delay });
+      state.attempt += 1;
+      this.#emitRetried(state, rest.startOffset, delay, false);
+      this.#rewind(state, rest.startOffset, delay);
+      return;
+    }
+    if (offsets.length === 0) {
       // Everything in it was marked before the failure: nothing left to run again.
       this.#deps.offsets.markProcessed(topic, partition, rest.nextOffset);
       this.#passed(state, rest.nextOffset);
       this.#pump(state);
       return;
     }
-    const suspect = suspectOf(rest.raw.offsets, { failedOffset: info.failedOffset, marked: info.commitOffset !== null, previous: state.suspect });
+    // Only what the failed call contained is retried as one; what it did not take waits behind it.
+    const callEnd = Math.min(info.endOffset ?? offsets[this.#maxOf(state, rest)] ?? rest.nextOffset, rest.nextOffset);
+    if (callEnd < rest.nextOffset && callEnd > rest.startOffset) {
+      state.queue.unshift(restFrom(rest, callEnd));
+      rest = before(rest, callEnd);
+      offsets = offsets.filter((o) => o < callEnd);
+    }
+    const suspect = suspectOf(offsets, { failedOffset: info.failedOffset, marked: info.commitOffset !== null, previous: state.suspect });
     state.suspect = suspect ?? null;
 
     if (deadLetter && this.#deps.deadLetters && info.counts) {
       if (suspect !== undefined && deadLetterNow(deadLetter, state.attempt, error)) {
         this.#logFailure(state, error, `moving ${topic}/${partition}@${suspect} to dead-letter topic ${deadLetter.topic} after ${state.attempt} attempt(s)`);
-        this.#deadLetter(state, rest, rest.raw.offsets.indexOf(suspect), error, state.attempt, 1);
+        this.#deadLetter(state, rest, offsets, suspect, error, state.attempt, 1);
         return;
       }
       if (suspect === undefined) {
@@ -252,7 +286,7 @@ export class Scheduler {
         state.isolateUntil = rest.nextOffset;
         this.#logFailure(state, error, `batch ${topic}/${partition}@${rest.startOffset}-${rest.nextOffset - 1} failed; re-running it one message at a time in ${delay} ms to find the failing message`, { attempt: state.attempt - 1, retryInMs: delay });
         this.#emitRetried(state, rest.startOffset, delay, true);
-        this.#retryLater(state, isolate(rest), delay);
+        this.#retryLater(state, [rest], delay);
         return;
       }
     }
@@ -341,10 +375,19 @@ export class Scheduler {
    * acknowledgement does the watermark move past it. A failed write keeps the
    * partition waiting and is retried with backoff, forever if need be.
    */
-  #deadLetter(state: PartitionState, batch: QueuedBatch, index: number, error: SerializedError, attempts: number, writeAttempt: number): void {
+  #deadLetter(state: PartitionState, batch: QueuedBatch, offsets: number[], offset: number, error: SerializedError, attempts: number, writeAttempt: number): void {
     state.deadLettering = true;
-    const offset = batch.raw.offsets[index]!;
-    this.#deps.deadLetters!.dispatch({ route: state.route, raw: batch.raw, index, error, attempts }).then(
+    const checkCrcs = this.#deps.group.settings.checkCrcs;
+    let raw;
+    try {
+      raw = readRecords({ ...batch, startOffset: offset, nextOffset: offset + 1 }, new Set(), checkCrcs);
+    } catch (err) {
+      // Decoded a moment ago; a failure now is a bug, not the message's fault. Retry later.
+      raw = undefined;
+      error = serializeError(err);
+    }
+    const written = raw && raw.offsets.length === 1 ? this.#deps.deadLetters!.dispatch({ route: state.route, raw, index: 0, error, attempts }) : Promise.reject(error);
+    written.then(
       () => {
         state.deadLettering = false;
         if (state.revoked) return;
@@ -352,14 +395,14 @@ export class Scheduler {
         state.lastError = null;
         // Messages before the poison one in its batch may not have been processed
         // (a consumer that writes at the end of consume()): they run again, without it.
-        const remaining = withoutOffsets(batch.raw, new Set([offset]));
-        if (index === 0) this.#deps.offsets.markProcessed(state.route.topic, state.partition, offset + 1);
-        else state.skip.add(offset); // should the partition be re-read before the watermark passes it
-        if (remaining.offsets.length === 0) {
+        const first = offsets[0] === offset;
+        if (first) this.#deps.offsets.markProcessed(state.route.topic, state.partition, offset + 1);
+        else state.skip.add(offset); // also should the partition be re-read before the watermark passes it
+        if (offsets.length === 1) {
           this.#deps.offsets.markProcessed(state.route.topic, state.partition, batch.nextOffset);
           this.#passed(state, batch.nextOffset);
         } else {
-          state.queue.unshift({ raw: remaining, startOffset: index === 0 ? offset + 1 : batch.startOffset, nextOffset: batch.nextOffset });
+          state.queue.unshift(first ? restFrom(batch, offset + 1) : batch);
           this.#passed(state, offset + 1);
         }
         this.#pump(state);
@@ -371,7 +414,7 @@ export class Scheduler {
         }
         const delay = backoffMs(state.route.retryBackoff, writeAttempt);
         this.#deps.logger.error({ err, topic: state.route.topic, partition: state.partition, offset, retryInMs: delay }, `dead-letter write failed; partition stays paused, retrying in ${delay} ms`);
-        setTimeout(() => this.#deadLetter(state, batch, index, error, attempts, writeAttempt + 1), delay);
+        setTimeout(() => this.#deadLetter(state, batch, offsets, offset, error, attempts, writeAttempt + 1), delay);
       },
     );
   }

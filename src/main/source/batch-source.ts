@@ -7,18 +7,23 @@
  * underneath (kafkajs.ts is the one implementation today).
  */
 import type { TopicPartitionOffset } from '../../kafka/types.ts';
-import type { RawBatch } from '../../protocol/batch-codec.ts';
+import type { FetchedRecords } from '../../protocol/records.ts';
 
 /** The partitions of one group assigned to this process, by topic. */
 export type Assignment = Record<string, number[]>;
 
-/** What the source fetched for one partition. */
+/** What the source fetched for one partition: a window [startOffset, nextOffset) of its records. */
 export interface FetchedBatch {
-  /** The messages at or above the sink's `position` (already accepted ones dropped). */
-  raw: RawBatch;
+  topic: string;
+  partition: number;
+  records: FetchedRecords;
+  /** The first offset to deliver: the fetch offset, or the sink's `position` when that is further (already accepted ones are not delivered again). */
+  startOffset: number;
   /** The offset after the last one fetched (what to commit once all of it is processed). */
   nextOffset: number;
-  /** Key and value bytes of `raw`. */
+  /** Records in the fetched record batches (from their headers). */
+  messages: number;
+  /** Size of the record set as fetched. */
   bytes: number;
 }
 

@@ -1,8 +1,11 @@
 /**
- * The BatchSource on kafkajs: the only kafkajs consumer code. eachBatch
- * turns a kafkajs batch into a RawBatch (dropping offsets the sink already
- * accepted), hands it to the sink and returns at once, so fetching never
- * waits for processing.
+ * The BatchSource on kafkajs: the only kafkajs consumer code. Its fetches run
+ * inside the raw-fetch hook (src/kafka/raw-fetch.ts), so kafkajs decodes no
+ * records: eachBatch gets one placeholder per record batch and the
+ * partition's record set, which it hands to the sink as it is (O(record
+ * batches) here; worker threads decode) and returns at once, so fetching
+ * never waits for processing. A fetch kafkajs decoded itself (a legacy
+ * message format) is handed over as decoded columns instead.
  *
  * kafkajs runs with autoCommit off and auto-resolve off: `resolveOffset` only
  * moves the fetch position; commits are explicit, of processed offsets only,
@@ -14,7 +17,9 @@ import { brokerConnectError, SubscribeError } from '../../errors.ts';
 import { createKafkaClient } from '../../kafka/client.ts';
 import type { TopicPartitionOffset } from '../../kafka/types.ts';
 import type { Logger } from '../../logger.ts';
-import { appendMessage, emptyRawBatch } from '../../protocol/batch-codec.ts';
+import { installRawFetch, rawFetches, rawRecordsOf, type BatchPlaceholder } from '../../kafka/raw-fetch.ts';
+import { appendMessage, emptyRawBatch, type KafkajsMessageLike } from '../../protocol/batch-codec.ts';
+import type { FetchedRecords } from '../../protocol/records.ts';
 import { topicPartitionKey } from '../../protocol/partition-id.ts';
 import type { BatchSource, SourceSink } from './batch-source.ts';
 
@@ -53,11 +58,13 @@ export class KafkajsSource implements BatchSource {
   #selfRestarts = 0;
   #restartTimer: NodeJS.Timeout | undefined;
   #stopping = false;
+  #warnedDecoded = false;
 
   constructor(group: ConsumerGroupRoute, topics: Array<{ topic: string; fromBeginning: boolean }>, logger: Logger) {
     this.#group = group;
     this.#topics = topics;
     this.#logger = logger;
+    installRawFetch();
     const { settings } = group;
     this.#consumer = createKafkaClient(group.kafka, logger).consumer({
       groupId: group.name,
@@ -151,8 +158,9 @@ export class KafkajsSource implements BatchSource {
     await this.#run();
   }
 
+  /** Runs kafkajs's fetch loop inside the raw-fetch scope: everything it starts inherits it. */
   #run(): Promise<void> {
-    return this.#consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => this.#onBatch(payload) });
+    return rawFetches.run(true, () => this.#consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => this.#onBatch(payload) }));
   }
 
   /** Starts the consumer again after kafkajs gave up on a transient failure (it disconnected itself). */
@@ -186,14 +194,32 @@ export class KafkajsSource implements BatchSource {
       resolveOffset(lastOffset); // all of it was accepted before a rejoin reset kafkajs's position
       return;
     }
-    const raw = emptyRawBatch(topic, partition, Number(batch.highWatermark));
+    const fetchedOffset = Number((batch as unknown as { fetchedOffset: string }).fetchedOffset);
+    const startOffset = Math.max(fetchedOffset, position ?? fetchedOffset);
+    const highWatermark = Number(batch.highWatermark);
+    const set = rawRecordsOf((batch as unknown as { rawMessages: unknown[] }).rawMessages);
+    let records: FetchedRecords;
+    let messages = 0;
     let bytes = 0;
-    for (const m of batch.messages) {
-      if (position !== null && Number(m.offset) < position) continue;
-      bytes += (m.value?.length ?? 0) + (m.key?.length ?? 0);
-      appendMessage(raw, m);
+    if (set) {
+      records = { kind: 'raw', topic, partition, highWatermark, bytes: set.bytes, aborted: set.abortedTransactions };
+      for (const m of batch.messages as unknown as BatchPlaceholder[]) messages += m.count;
+      bytes = set.bytes.length;
+    } else {
+      if (!this.#warnedDecoded) {
+        this.#warnedDecoded = true;
+        this.#logger.warn({ topic, partition }, 'a fetch was decoded by kafkajs on the main thread (legacy message format, magic 0/1): such records reach the workers decoded, which is slower');
+      }
+      const raw = emptyRawBatch(topic, partition, highWatermark);
+      for (const m of batch.messages as KafkajsMessageLike[]) {
+        if (Number(m.offset) < startOffset) continue;
+        bytes += (m.value?.length ?? 0) + (m.key?.length ?? 0);
+        appendMessage(raw, m);
+      }
+      records = { kind: 'decoded', raw };
+      messages = raw.offsets.length;
     }
-    sink.fetched({ raw, nextOffset, bytes });
+    sink.fetched({ topic, partition, records, startOffset, nextOffset, messages, bytes });
     resolveOffset(lastOffset);
   }
 

@@ -1,14 +1,14 @@
 /**
- * A route's `filter`, applied on the main thread as batches arrive: messages
- * it rejects never reach a consumer, and their offsets still count as
- * processed (the batch keeps its offset range). Payloads are deserialized
- * lazily, so a filter reading only keys or headers never parses a value.
+ * A route's `filter`, applied where the batch runs (its worker thread, or the
+ * main thread inline) right after its records are read: messages it rejects
+ * never reach a consumer, and their offsets still count as processed (the
+ * batch keeps its offset range). Payloads are deserialized lazily, so a
+ * filter reading only keys or headers never parses a value.
  */
 import type { TopicRoute } from '../config/resolve.ts';
 import { resolveDeserializer } from '../messages/deserializers.ts';
 import { Message } from '../messages/messages.ts';
 import type { RawBatch } from '../protocol/batch-codec.ts';
-import { pickRows } from './scheduler/batch-slices.ts';
 
 /** The batch without the messages the route's filter rejects, and how many it rejected. */
 export function applyFilter(raw: RawBatch, route: TopicRoute): { raw: RawBatch; filtered: number } {
@@ -18,5 +18,7 @@ export function applyFilter(raw: RawBatch, route: TopicRoute): { raw: RawBatch; 
   const keep: number[] = [];
   for (let i = 0; i < raw.offsets.length; i++) if (filter(new Message(raw, i, deserialize))) keep.push(i);
   const filtered = raw.offsets.length - keep.length;
-  return { raw: filtered === 0 ? raw : pickRows(raw, keep), filtered };
+  if (filtered === 0) return { raw, filtered };
+  const pick = <T>(col: T[]) => keep.map((i) => col[i]!);
+  return { raw: { ...raw, offsets: pick(raw.offsets), timestamps: pick(raw.timestamps), keys: pick(raw.keys), values: pick(raw.values), headers: pick(raw.headers) }, filtered };
 }

@@ -1,0 +1,105 @@
+/**
+ * A partition's fetched records as the main thread holds them and as they
+ * cross to a worker thread, and the one function that reads a window of
+ * them (the worker for every batch, the main thread only on the failure
+ * path and for dead letters).
+ *
+ * The main thread never decodes records on the hot path: a record set stays
+ * the bytes the broker sent (in shared memory, so handing it to a thread
+ * copies nothing and retries re-read the same bytes), and a queued batch is a
+ * window [from, to) over it. Only where kafkajs decoded a fetch itself (a
+ * legacy message format, or a fetch outside the hook) do decoded columns
+ * travel, packed with msgpackr.
+ */
+import type { RawBatch } from './batch-codec.ts';
+import { packBatch, unpackBatch } from './batch-codec.ts';
+import { decompressRecords } from './compression.ts';
+import { decodeRecordSet, type AbortedTransaction } from './record-set.ts';
+
+/** The bytes of one partition's Fetch response: record batches as the broker stored them. */
+export interface RawRecordSet {
+  kind: 'raw';
+  topic: string;
+  partition: number;
+  highWatermark: number;
+  /** Backed by a SharedArrayBuffer (see src/kafka/raw-fetch.ts). */
+  bytes: Uint8Array;
+  /** read_committed: the transactions aborted in this range (their records are dropped). */
+  aborted: AbortedTransaction[];
+}
+
+/** Records kafkajs decoded itself, column-wise (main thread). */
+export interface DecodedRecordSet {
+  kind: 'decoded';
+  raw: RawBatch;
+}
+
+/** The wire form of DecodedRecordSet: one transferable msgpackr buffer. */
+export interface PackedRecordSet {
+  kind: 'packed';
+  packed: Uint8Array;
+}
+
+/** What the main thread queues. */
+export type FetchedRecords = RawRecordSet | DecodedRecordSet;
+/** What a batch task carries. */
+export type WireRecords = RawRecordSet | PackedRecordSet;
+
+/** The part of a record set one batch covers. */
+export interface RecordWindow {
+  /** First offset (inclusive); records below it belong to earlier batches. */
+  from: number;
+  /** End (exclusive). */
+  to: number;
+  /** Take at most this many records; the rest of the window is another batch. */
+  max: number;
+  /** Offsets not to deliver (dead-lettered, read again). */
+  skip: number[];
+}
+
+export interface WindowRead {
+  /** The records of the window a consumer gets. */
+  raw: RawBatch;
+  /** Where the window's unread rest starts: `to` when all of it was taken. */
+  endOffset: number;
+}
+
+/** The form a record set crosses to a thread in (raw bytes are shared, decoded columns packed). */
+export function toWire(records: FetchedRecords): { wire: WireRecords; transfer: ArrayBuffer[] } {
+  if (records.kind === 'raw') return { wire: records, transfer: [] };
+  const packed = packBatch(records.raw);
+  return { wire: { kind: 'packed', packed }, transfer: [packed.buffer] };
+}
+
+export function recordsPartition(records: FetchedRecords | WireRecords): { topic: string; partition: number } | undefined {
+  if (records.kind === 'raw') return records;
+  if (records.kind === 'decoded') return records.raw;
+  return undefined;
+}
+
+/** Reads the window's records: decodes (and checks) only the record batches it covers. */
+export function readWindow(records: FetchedRecords | WireRecords, window: RecordWindow, checkCrcs: boolean): WindowRead {
+  const skip = window.skip.length > 0 ? new Set(window.skip) : undefined;
+  if (records.kind === 'raw') {
+    const buf = Buffer.from(records.bytes.buffer, records.bytes.byteOffset, records.bytes.byteLength);
+    const d = decodeRecordSet(buf, { fetchOffset: window.from, untilOffset: window.to, maxRecords: window.max, skip, checkCrcs, abortedTransactions: records.aborted, decompress: decompressRecords });
+    const raw: RawBatch = { topic: records.topic, partition: records.partition, highWatermark: records.highWatermark, offsets: d.offsets, timestamps: d.timestamps, keys: d.keys, values: d.values, headers: d.headers };
+    return { raw, endOffset: d.stoppedAt ?? window.to };
+  }
+  const all = records.kind === 'decoded' ? records.raw : unpackBatch(records.packed);
+  const rows: number[] = [];
+  let endOffset = window.to;
+  for (let i = 0; i < all.offsets.length; i++) {
+    const o = all.offsets[i]!;
+    if (o < window.from || skip?.has(o)) continue;
+    if (o >= window.to) break;
+    if (rows.length >= window.max) {
+      endOffset = o;
+      break;
+    }
+    rows.push(i);
+  }
+  const pick = <T>(col: T[]) => rows.map((i) => col[i]!);
+  const raw: RawBatch = { ...all, offsets: pick(all.offsets), timestamps: pick(all.timestamps), keys: pick(all.keys), values: pick(all.values), headers: pick(all.headers) };
+  return { raw, endOffset };
+}
