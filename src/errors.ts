@@ -34,7 +34,7 @@ export const ErrorCodes = {
   CONSUMER_DETACHED: "A consumer's partition API (topic, produceSync, markAsConsumed, …) was used before the runtime attached it to a partition, e.g. from its constructor; use initialized().",
   RESPONDER_MISUSE: 'respondTo() was called outside respond() (responders are driven by a consumer\'s respondWith()).',
   ROUTE_NOT_FOUND: "A worker thread got a batch for a group/topic its boot file does not route (the boot file changed under a running server, or differs between threads).",
-  BATCH_CORRUPT: 'A batch could not be decoded: a compressed record batch from Kafka did not decompress (the message names the codec), or a batch that crossed the thread boundary is not what was packed.',
+  BATCH_CORRUPT: 'Fetched records could not be read: a record batch failed its CRC-32C, did not decompress (the message names the codec and offset) or does not add up, or a batch that crossed the thread boundary is not what was packed. The partition is fetched again with backoff and does not move past them.',
   TEST_READ_TIMEOUT: "partita/testing's readMessages() did not find the expected messages in time.",
 } as const;
 

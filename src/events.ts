@@ -27,7 +27,7 @@ export interface PartitionEvent {
 }
 
 /** Why a batch failed, as the metrics count it (bounded, unlike error codes). */
-export type FailureReason = 'error' | 'timeout' | 'malformed' | 'thread_lost';
+export type FailureReason = 'error' | 'timeout' | 'malformed' | 'corrupt' | 'thread_lost';
 
 export interface PartitaEvents {
   /**

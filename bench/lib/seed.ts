@@ -8,8 +8,24 @@ import { join } from 'node:path';
 import { javaProduce } from './java.ts';
 import type { BenchContext } from './scenario.ts';
 
+/**
+ * Creates the topic and waits until every partition has a leader. Right after
+ * the broker started, the request itself can fail with a retriable error
+ * (the controller or the metadata not ready yet): that is retried, not fatal.
+ */
 export async function createTopic(ctx: BenchContext, topic: string, partitions: number): Promise<void> {
-  await ctx.admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }] });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await ctx.admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }] });
+      break;
+    } catch (err) {
+      // kafkajs reports per-topic failures inside an aggregate error.
+      const all = ((err as { errors?: unknown[] }).errors ?? [err]) as Array<{ retriable?: boolean; type?: string }>;
+      if (all.every((e) => e.type === 'TOPIC_ALREADY_EXISTS')) break; // an earlier attempt got through after all
+      if (!all.every((e) => e.retriable || e.type === 'TOPIC_ALREADY_EXISTS') || attempt >= 20) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
   for (let i = 0; ; i++) {
     const md = await ctx.admin.fetchTopicMetadata({ topics: [topic] }).catch(() => undefined);
     if (md?.topics[0]?.partitions.length === partitions && md.topics[0].partitions.every((p) => p.leader >= 0)) return;

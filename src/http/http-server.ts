@@ -81,12 +81,12 @@ export async function startHttpServer(target: Server | (() => Server | undefined
 
   app.get('/health', async (_req, reply) => {
     const server = current();
-    const report = server?.health(opts.poolDeadAfterMs) ?? { healthy: true, problems: [], state: 'starting', pool: undefined };
+    const report = server?.health(opts.poolDeadAfterMs) ?? { healthy: true, problems: [], warnings: [], state: 'starting', pool: undefined };
     const lagMs = Math.round(loop.maxMs());
     const problems = [...report.problems];
     if (lagMs > opts.maxEventLoopLagMs) problems.push(`main event loop lagged ${lagMs} ms (limit ${opts.maxEventLoopLagMs} ms)`);
     const healthy = problems.length === 0;
-    return reply.code(healthy ? 200 : 503).send({ status: healthy ? 'ok' : 'unhealthy', problems, state: report.state, eventLoopLagMs: lagMs, pool: report.pool ?? null });
+    return reply.code(healthy ? 200 : 503).send({ status: healthy ? 'ok' : 'unhealthy', problems, warnings: report.warnings, state: report.state, eventLoopLagMs: lagMs, pool: report.pool ?? null });
   });
 
   app.get('/ready', async (_req, reply) => {

@@ -216,7 +216,13 @@ export class Server {
         );
       }
     }
-    return { healthy: problems.length === 0, problems, state: this.#state, ...(pool ? { pool } : {}) };
+    const warnings: string[] = [];
+    for (const g of this.#groups) {
+      for (const p of g.status().partitions) {
+        if (p.corruptFrom !== undefined) warnings.push(`${g.name}/${p.topic}/${p.partition}: the records from offset ${p.corruptFrom} are corrupt (BATCH_CORRUPT); fetching them again with backoff, the partition does not move past them`);
+      }
+    }
+    return { healthy: problems.length === 0, problems, warnings, state: this.#state, ...(pool ? { pool } : {}) };
   }
 
   /** What is still running (for a forced or timed-out shutdown's message). */

@@ -22,6 +22,12 @@ export interface HealthReport {
   problems: string[];
   state: string;
   pool?: PoolHealth;
+  /**
+   * Partitions stuck on records that fail to read (BATCH_CORRUPT), in words. They do not make
+   * the process unhealthy: a restart would not heal them (Kafka serves the same bytes), and a
+   * liveness probe failing on them would only add a crash loop. Metrics: reason="corrupt".
+   */
+  warnings: string[];
 }
 
 export interface ServerStatus {

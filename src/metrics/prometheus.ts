@@ -50,7 +50,7 @@ const SIZE_BUCKETS = [1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 50_000
 const MISNAMED_GAUGES = new Set(['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']);
 
 /** Bounded on purpose: user errors' own codes would make the label unbounded. */
-const FAILURE_REASONS = ['error', 'timeout', 'malformed', 'thread_lost'] as const;
+const FAILURE_REASONS = ['error', 'timeout', 'malformed', 'corrupt', 'thread_lost'] as const;
 
 const GROUP_TOPIC = ['consumer_group', 'topic'] as const;
 const PARTITION = ['consumer_group', 'topic', 'partition'] as const;
@@ -65,7 +65,7 @@ export class ServerMetrics {
   readonly #batches = new Counter({ name: 'partita_batches_consumed_total', help: 'Batches processed successfully by consume().', labelNames: GROUP_TOPIC, registers: [this.registry] });
   readonly #batchSeconds = new Histogram({ name: 'partita_batch_processing_seconds', help: 'Time consume() took per batch, measured on the thread that ran it.', labelNames: GROUP_TOPIC, buckets: DURATION_BUCKETS, registers: [this.registry] });
   readonly #messageSeconds = new WeightedHistogram('partita_message_processing_seconds', 'Processing time per message (its batch time divided by its message count), one observation per message.', MESSAGE_BUCKETS, this.registry);
-  readonly #errors = new Counter({ name: 'partita_consume_errors_total', help: 'Failed batches by reason: error (consume() or a hook threw), timeout (ran past timeoutMs), malformed (a payload could not be deserialized), thread_lost (its worker thread died).', labelNames: [...GROUP_TOPIC, 'reason'], registers: [this.registry] });
+  readonly #errors = new Counter({ name: 'partita_consume_errors_total', help: 'Failed batches by reason: error (consume() or a hook threw), timeout (ran past timeoutMs), malformed (a payload could not be deserialized), corrupt (fetched records failed their CRC-32C or did not decode; fetched again), thread_lost (its worker thread died).', labelNames: [...GROUP_TOPIC, 'reason'], registers: [this.registry] });
   readonly #retries = new Counter({ name: 'partita_retries_total', help: 'Times a partition was sent back to re-process from its first unprocessed offset.', labelNames: GROUP_TOPIC, registers: [this.registry] });
   readonly #deadLetters = new Counter({ name: 'partita_dead_letters_total', help: 'Messages moved to a dead-letter topic (after Kafka acknowledged the write).', labelNames: GROUP_TOPIC, registers: [this.registry] });
   readonly #busy = new Counter({ name: 'partita_worker_busy_seconds_total', help: 'Sum of batch processing time per thread; async consumers overlap batches, so it can grow faster than wall time.', labelNames: ['thread'], registers: [this.registry] });

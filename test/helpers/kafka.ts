@@ -1,5 +1,8 @@
 /** Shared helpers for integration tests: the broker address, unique topics, producing ids. */
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { clusterDir, nodeDir } from '../../scripts/kafka/layout.ts';
 import kafkajs, { type Kafka as KafkaClient } from 'kafkajs';
 
 const { Kafka, logLevel } = kafkajs;
@@ -179,4 +182,12 @@ export async function groupCoordinator(group: string, client: KafkaClient = kafk
   } finally {
     await admin.disconnect();
   }
+}
+
+/** The broker's data directory, when the suite's broker is the local single-node one this repo runs (undefined otherwise). */
+export function localDataDir(): string | undefined {
+  const bootstrap = process.env.KAFKA_BROKERS?.split(',')[0];
+  if (!bootstrap) return undefined;
+  const dir = join(nodeDir(clusterDir(Number(bootstrap.split(':')[1]), 1), 0), 'data');
+  return existsSync(dir) ? dir : undefined;
 }

@@ -8,13 +8,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { libsDir } from '../../scripts/kafka/broker.ts';
-import { clusterDir, nodeDir } from '../../scripts/kafka/layout.ts';
 import { decompressRecords } from '../../src/protocol/compression.ts';
 import { decodeRecordSet } from '../../src/protocol/record-set.ts';
-import { kafka, unique, waitFor } from '../helpers/kafka.ts';
+import { kafka, localDataDir, unique, waitFor } from '../helpers/kafka.ts';
 
 const COUNT = 2000;
 
@@ -31,15 +30,8 @@ function produceWithJava(bootstrap: string, topic: string, codec: string): Promi
   });
 }
 
-/** The broker's data directory, when the suite's broker is the local single-node one this repo runs. */
-function localDataDir(bootstrap: string): string | undefined {
-  const port = Number(bootstrap.split(':')[1]);
-  const dir = join(nodeDir(clusterDir(port, 1), 0), 'data');
-  return existsSync(dir) ? dir : undefined;
-}
-
 const bootstrap = process.env.KAFKA_BROKERS?.split(',')[0] ?? '';
-const dataDir = bootstrap ? localDataDir(bootstrap) : undefined;
+const dataDir = localDataDir();
 
 for (const codec of ['none', 'gzip', 'snappy', 'lz4', 'zstd']) {
   test(`record batches written by the Java producer with compression ${codec}, read from the segment file`, { timeout: 60_000, skip: dataDir ? false : 'the broker is not the local one this repo runs (no segment files to read)' }, async () => {

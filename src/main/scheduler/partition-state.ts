@@ -37,6 +37,8 @@ export class PartitionState {
   epoch = 0;
   processedMessages = 0;
   lastError: SerializedError | null = null;
+  /** Set while the records from this offset fail to read (BATCH_CORRUPT); cleared when a batch passes. */
+  corruptFrom: number | null = null;
   constructor(
     readonly route: TopicRoute,
     readonly partition: number,

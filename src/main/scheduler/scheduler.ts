@@ -72,6 +72,8 @@ export interface PartitionStatus {
   paused: boolean;
   retrying: boolean;
   attempt: number;
+  /** The partition's records from this offset failed to read (BATCH_CORRUPT): fetched again with backoff, nothing past them runs. */
+  corruptFrom: number | undefined;
 }
 
 export interface SchedulerDeps {
@@ -92,6 +94,7 @@ function failureReason(code: string | undefined, thread: number | 'inline' | und
   if (thread === undefined || code === 'WORKER_FAILED') return 'thread_lost';
   if (code === 'JOB_TIMEOUT') return 'timeout';
   if (code === 'PAYLOAD_INVALID') return 'malformed';
+  if (code === 'BATCH_CORRUPT') return 'corrupt';
   return 'error';
 }
 
@@ -187,6 +190,7 @@ export class Scheduler {
     if (outcome.commitOffset !== null) this.#deps.offsets.markProcessed(state.route.topic, state.partition, outcome.commitOffset);
     this.#passed(state, end);
     state.lastError = null;
+    state.corruptFrom = null;
     for (const o of state.skip) if (o < end) state.skip.delete(o);
     const messages = outcome.messages ?? 0;
     state.processedMessages += messages;
@@ -247,6 +251,7 @@ export class Scheduler {
       offsets = [];
     }
     if (error.code === 'BATCH_CORRUPT') {
+      state.corruptFrom = rest.startOffset;
       // The bytes do not decode (or fail their CRC): fetch them again from Kafka, as the Java
       // client would have to. Corruption in transit heals; corruption on disk keeps failing, loudly.
       this.#logFailure(state, error, `records of ${topic}/${partition} from offset ${rest.startOffset} are corrupt; fetching them again in ${delay} ms`, { attempt: state.attempt, retryFrom: rest.startOffset, retryInMs: delay });
@@ -545,6 +550,7 @@ export class Scheduler {
         inFlight: s.inFlight !== null,
         paused: s.paused,
         retrying: s.blocked || s.attempt > 1,
+        corruptFrom: s.corruptFrom ?? undefined,
         attempt: s.attempt,
       }))
       .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
