@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import { loadApp, Server } from '../../src/index.ts';
 import { createLogger } from '../../src/logger.ts';
+import { installCodecs } from '../../src/kafka/codecs.ts';
 import { cpuWork, ioWork, LatencyHistogram, nowMs, type WorkKind } from '../apps/work.ts';
 
 export interface ContenderSpec {
@@ -52,6 +53,8 @@ async function waitUntil(check: () => boolean, timeoutMs: number, what: string, 
 }
 
 async function runKafkajs(spec: ContenderSpec): Promise<ContenderResult> {
+  // The codec plugins a kafkajs user registers for snappy, lz4 and zstd topics (Partita's own, native where it pays).
+  installCodecs();
   const kafka = new kafkajs.Kafka({ clientId: 'bench-kafkajs', brokers: spec.brokers, logLevel: kafkajs.logLevel.NOTHING });
   const consumer = kafka.consumer({ groupId: spec.group });
   const committed = new Map<number, number>();

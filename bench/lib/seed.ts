@@ -13,10 +13,10 @@ import type { BenchContext } from './scenario.ts';
  * the broker started, the request itself can fail with a retriable error
  * (the controller or the metadata not ready yet): that is retried, not fatal.
  */
-export async function createTopic(ctx: BenchContext, topic: string, partitions: number): Promise<void> {
+export async function createTopic(ctx: BenchContext, topic: string, partitions: number, configEntries: Array<{ name: string; value: string }> = []): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await ctx.admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }] });
+      await ctx.admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1, configEntries }] });
       break;
     } catch (err) {
       // kafkajs reports per-topic failures inside an aggregate error.
@@ -34,23 +34,27 @@ export async function createTopic(ctx: BenchContext, topic: string, partitions: 
   }
 }
 
-function payloadFile(ctx: BenchContext, name: string, payload: string): string {
+function payloadFile(ctx: BenchContext, name: string, payloads: string[]): string {
   const f = join(ctx.work, `${name}.txt`);
-  writeFileSync(f, `${payload}\n`);
+  writeFileSync(f, `${payloads.join('\n')}\n`);
   return f;
 }
 
-/** Pre-produces `n` copies of `payload` (Java ProducerPerformance; kafkajs batches with --no-java). */
-export async function produceFixed(ctx: BenchContext, topic: string, n: number, payload: string, partitions = ctx.opts.partitions): Promise<void> {
+/**
+ * Pre-produces `n` records of `payload` (Java ProducerPerformance; kafkajs batches with
+ * --no-java). Several payloads: each record gets one of them (Java: at random; kafkajs: in turn).
+ */
+export async function produceFixed(ctx: BenchContext, topic: string, n: number, payload: string | string[], partitions = ctx.opts.partitions): Promise<void> {
   const t0 = performance.now();
-  if (ctx.opts.java) await javaProduce(ctx.brokers, topic, n, payloadFile(ctx, topic, payload));
+  const payloads = typeof payload === 'string' ? [payload] : payload;
+  if (ctx.opts.java) await javaProduce(ctx.brokers, topic, n, payloadFile(ctx, topic, payloads));
   else {
     const producer = ctx.kafka.producer();
     await producer.connect();
     const batch = 5000;
     // Round robin, like the Java producer's partitioner above.
-    for (let i = 0; i < n; i += batch) await producer.send({ topic, acks: 1, messages: Array.from({ length: Math.min(batch, n - i) }, (_, j) => ({ value: payload, partition: (i + j) % partitions })) });
+    for (let i = 0; i < n; i += batch) await producer.send({ topic, acks: 1, messages: Array.from({ length: Math.min(batch, n - i) }, (_, j) => ({ value: payloads[(i + j) % payloads.length]!, partition: (i + j) % partitions })) });
     await producer.disconnect();
   }
-  console.error(`  produced ${n.toLocaleString('en-US')} × ${Buffer.byteLength(payload)} B to ${topic} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  console.error(`  produced ${n.toLocaleString('en-US')} × ${Buffer.byteLength(payloads[0]!)} B to ${topic} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }

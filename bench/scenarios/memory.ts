@@ -34,7 +34,7 @@ export const memory: Scenario = {
           partitions: P,
           messages: n,
           rows,
-          targets: [check('peak RSS of the Partita process', r.peakRssBytes / 2 ** 20, 400, 'lower', 'MB')],
+          targets: [check('peak RSS of the Partita process', r.peakRssBytes / 2 ** 20, 300, 'lower', 'MB')],
           notes: [
             `batch buffers are bounded by configuration, not by the backlog: partitions × (prefetch + 1) × maxBytesPerPartition + one fetch response (maxBytes) = ${P} × ${prefetch + 1} × 1 MiB + 10 MiB ≈ ${Math.round(boundMb)} MiB, on top of the runtime (V8 heaps of ${availableParallelism() + 1} threads) and of kafkajs's own decoding garbage (the raw kafkajs row)`,
           ],

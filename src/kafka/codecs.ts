@@ -18,8 +18,8 @@
  *    a C toolchain on every machine) or download prebuilds from outside the
  *    npm registry (@mongodb-js/zstd), which fresh machines here cannot.
  *    Producing zstd is not offered (Partita's producer has no compression
- *    setting); Node 22.15+ has zstd built in, worth switching to once 20 is
- *    dropped.
+ *    setting). On Node 22.15+ (and 23.8+) zstd is decompressed by Node's own
+ *    zlib instead (native); fzstd remains the Node 20 path.
  */
 import kafkajs from 'kafkajs';
 import { BatchCorruptError } from '../errors.ts';

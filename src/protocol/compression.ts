@@ -4,6 +4,7 @@
  * the main thread; the worker-side record-set decoder calls
  * `decompressRecords`). Why these libraries: see src/kafka/codecs.ts.
  */
+import * as zlib from 'node:zlib';
 import { gunzipSync } from 'node:zlib';
 import { compressFrameSync, decompressFrameSync } from 'lz4-napi';
 import { compressSync as snappyCompress, uncompressSync as snappyUncompress } from 'snappy';
@@ -55,8 +56,11 @@ export function lz4Decompress(b: Buffer): Buffer {
   return decompressFrameSync(b);
 }
 
+/** Node's own zstd (zlib, Node ≥ 22.15 and 23.8): native, several times faster than fzstd; absent on Node 20. */
+const nativeZstd = (zlib as { zstdDecompressSync?: (b: Buffer) => Buffer }).zstdDecompressSync;
+
 export function zstdDecompressBytes(b: Buffer): Buffer {
-  return asBuffer(zstdDecompress(b));
+  return nativeZstd ? nativeZstd(b) : asBuffer(zstdDecompress(b));
 }
 
 /** Codec ids of a record batch's attributes (bits 0-2). */
