@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { Server, type App, type FetcherCrashedError } from '../../src/index.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { RecordLine } from '../fixtures/recording-consumer.ts';
+import { commitsVsLogEnd, waitFor } from './kafka.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const RECORDING_BOOT = join(ROOT, 'test/fixtures/recording.config.ts');
@@ -96,4 +97,26 @@ export async function runCli(args: string[], env: Record<string, string> = {}): 
 /** The URL of a `partita server` process's HTTP endpoint, from its start-up log line. */
 export function httpUrlOf(p: AppProcess): string | undefined {
   return /"url":"(http:\/\/[^"]+)"/.exec(p.output())?.[1];
+}
+
+/**
+ * Runs an in-process server with the recording boot file on `topic` until `expected` distinct
+ * ids were consumed and the group's commits reach the log end, failing on a fatal error; stops
+ * it and returns the message records.
+ */
+export async function consumeAll(o: { tag: string; topic: string; group: string; expected: number; env?: Record<string, string>; timeoutMs?: number }): Promise<RecordLine[]> {
+  const out = tempFile('records.jsonl');
+  const fatalBefore = fatalErrors.length;
+  const server = await startServer(RECORDING_BOOT, o.tag, { PARTITA_TEST_TOPIC: o.topic, PARTITA_TEST_GROUP: o.group, PARTITA_TEST_OUT: out, PARTITA_TEST_CONCURRENCY: '2', ...o.env });
+  try {
+    await waitFor(() => idStats(messageRecords(out)).distinct.size >= o.expected || fatalErrors.length > fatalBefore, `${o.expected} ids`, o.timeoutMs ?? 90_000);
+    const fatal = fatalErrors.slice(fatalBefore).map((e) => e.message);
+    if (fatal.length > 0) throw new Error(`the server failed: ${fatal.join('; ')}`);
+    await waitFor(async () => (await commitsVsLogEnd(o.group, o.topic)).every((p) => p.committed === p.logEnd), 'commits through the log end', 30_000).catch(async (err: Error) => {
+      throw new Error(`${err.message}: ${JSON.stringify(await commitsVsLogEnd(o.group, o.topic))}`);
+    });
+  } finally {
+    await server.stop();
+  }
+  return messageRecords(out);
 }

@@ -9,8 +9,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { commitsVsLogEnd, createTopic, kafka, unique, waitFor } from '../helpers/kafka.ts';
-import { RECORDING_BOOT, fatalErrors, idStats, messageRecords, startServer, tempFile } from '../helpers/app.ts';
+import { createTopic, kafka, unique } from '../helpers/kafka.ts';
+import { consumeAll, idStats } from '../helpers/app.ts';
 
 test('aborted transactions never reach consume(); committed and plain ids all do; commits reach the log end past the markers', { timeout: 180_000 }, async () => {
   const topic = unique('transactions');
@@ -45,19 +45,8 @@ test('aborted transactions never reach consume(); committed and plain ids all do
   }
   assert.ok(aborted.size > 0 && expected.size > 0);
 
-  const out = tempFile('records.jsonl');
-  const fatalBefore = fatalErrors.length;
-  const server = await startServer(RECORDING_BOOT, 'transactions', { PARTITA_TEST_TOPIC: topic, PARTITA_TEST_GROUP: group, PARTITA_TEST_OUT: out, PARTITA_TEST_CONCURRENCY: '2', PARTITA_TEST_MAX_MESSAGES: '64' });
-  try {
-    await waitFor(() => idStats(messageRecords(out)).distinct.size >= expected.size || fatalErrors.length > fatalBefore, `${expected.size} ids`, 90_000);
-    assert.deepEqual(fatalErrors.slice(fatalBefore).map((e) => e.message), []);
-    await waitFor(async () => (await commitsVsLogEnd(group, topic)).every((p) => p.committed === p.logEnd), 'commits through the log end', 30_000).catch(async (err) => {
-      throw new Error(`${err.message}: ${JSON.stringify(await commitsVsLogEnd(group, topic))}`);
-    });
-  } finally {
-    await server.stop();
-  }
-  const { distinct } = idStats(messageRecords(out));
+  const records = await consumeAll({ tag: 'transactions', topic, group, expected: expected.size, env: { PARTITA_TEST_MAX_MESSAGES: '64' } });
+  const { distinct } = idStats(records);
   const leaked = [...distinct].filter((i) => aborted.has(i));
   assert.deepEqual(leaked, [], 'no id of an aborted transaction was consumed');
   assert.deepEqual([...distinct].sort((a, b) => a - b), [...expected].sort((a, b) => a - b), 'every committed and plain id consumed');
