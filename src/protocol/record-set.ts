@@ -177,6 +177,13 @@ export function decodeRecordSet(buf: Buffer, opts: DecodeOptions): DecodedRecord
     const maxTimestamp = exact(buf.readBigInt64BE(at + 35), 'max timestamp');
     const producerId = buf.readBigInt64BE(at + 43);
     const count = buf.readInt32BE(at + 57);
+    // Checked for every batch the window reaches (control batches too, as the Java client does);
+    // batches wholly below it belong to an earlier window, which checked them.
+    if (opts.checkCrcs && baseOffset + lastOffsetDelta >= opts.fetchOffset) {
+      const expected = buf.readUInt32BE(at + 17);
+      const actual = crc32c(buf.subarray(at + CRC_START, end)) >>> 0;
+      if (actual !== expected) throw new BatchCorruptError(`record batch at offset ${baseOffset}: CRC-32C ${actual.toString(16)} does not match the stored ${expected.toString(16)}`);
+    }
     out.batches += 1;
     out.nextOffset = baseOffset + lastOffsetDelta + 1;
 
@@ -191,12 +198,6 @@ export function decodeRecordSet(buf: Buffer, opts: DecodeOptions): DecodedRecord
     if ((transactional && aborting.has(producerId)) || baseOffset + lastOffsetDelta < opts.fetchOffset) {
       at = end;
       continue;
-    }
-    // Checked where records are read: a window of a record set reads (and checks) only its own batches.
-    if (opts.checkCrcs) {
-      const expected = buf.readUInt32BE(at + 17);
-      const actual = crc32c(buf.subarray(at + CRC_START, end)) >>> 0;
-      if (actual !== expected) throw new BatchCorruptError(`record batch at offset ${baseOffset}: CRC-32C ${actual.toString(16)} does not match the stored ${expected.toString(16)}`);
     }
     const codec = attributes & COMPRESSION_MASK;
     let records: Buffer = buf;
