@@ -99,3 +99,13 @@ test('timestamp deltas: negative, past 32 bits (plain arithmetic) and past 49 bi
   const d = decodeRecordSet(set, opts());
   assert.deepEqual(d.timestamps, deltas.map((x) => base + x));
 });
+
+test('offsets above 2^32 are exact numbers; a base offset past 2^53 is BATCH_CORRUPT, never rounded', () => {
+  const base = 2 ** 33 + 5;
+  const d = decodeRecordSet(batch({ baseOffset: base, records: [{ offsetDelta: 0, value: 'a' }, { offsetDelta: 7, value: 'b' }] }), opts());
+  assert.deepEqual(d.offsets, [base, base + 7]);
+  assert.equal(d.nextOffset, base + 8);
+  const beyond = batch({ baseOffset: 0, records: [{ offsetDelta: 0, value: 'a' }] });
+  beyond.writeBigInt64BE(2n ** 53n + 1n, 0); // the base offset is outside the CRC-covered part
+  assert.throws(() => decodeRecordSet(beyond, opts()), (err: Error & { code?: string }) => err.code === 'BATCH_CORRUPT' && /beyond 2\^53/.test(err.message));
+});
