@@ -53,6 +53,12 @@ export function appendMessage(batch: RawBatch, m: KafkajsMessageLike): void {
   batch.headers.push(headers);
 }
 
+/** The given rows of `raw` (in that order), every column kept in step. */
+export function pickRows(raw: RawBatch, rows: number[]): RawBatch {
+  const pick = <T>(col: T[]) => rows.map((i) => col[i]!);
+  return { ...raw, offsets: pick(raw.offsets), timestamps: pick(raw.timestamps), keys: pick(raw.keys), values: pick(raw.values), headers: pick(raw.headers) };
+}
+
 // One Packr per thread; structured records off so the encoding is self-contained per buffer.
 const packr = new Packr({ useRecords: false, moreTypes: false });
 

@@ -12,7 +12,7 @@
  * travel, packed with msgpackr.
  */
 import type { RawBatch } from './batch-codec.ts';
-import { packBatch, unpackBatch } from './batch-codec.ts';
+import { packBatch, pickRows, unpackBatch } from './batch-codec.ts';
 import { decompressRecords } from './compression.ts';
 import { decodeRecordSet, type AbortedTransaction } from './record-set.ts';
 
@@ -64,17 +64,9 @@ export interface WindowRead {
   endOffset: number;
 }
 
-/** The form a record set crosses to a thread in (raw bytes are shared, decoded columns packed). */
-export function toWire(records: FetchedRecords): { wire: WireRecords; transfer: ArrayBuffer[] } {
-  if (records.kind === 'raw') return { wire: records, transfer: [] };
-  const packed = packBatch(records.raw);
-  return { wire: { kind: 'packed', packed }, transfer: [packed.buffer] };
-}
-
-export function recordsPartition(records: FetchedRecords | WireRecords): { topic: string; partition: number } | undefined {
-  if (records.kind === 'raw') return records;
-  if (records.kind === 'decoded') return records.raw;
-  return undefined;
+/** The form a record set crosses to a thread in: raw bytes as they are (shared), decoded columns packed (to transfer). */
+export function recordsToWire(records: FetchedRecords): WireRecords {
+  return records.kind === 'raw' ? records : { kind: 'packed', packed: packBatch(records.raw) };
 }
 
 /** Reads the window's records: decodes (and checks) only the record batches it covers. */
@@ -99,7 +91,5 @@ export function readWindow(records: FetchedRecords | WireRecords, window: Record
     }
     rows.push(i);
   }
-  const pick = <T>(col: T[]) => rows.map((i) => col[i]!);
-  const raw: RawBatch = { ...all, offsets: pick(all.offsets), timestamps: pick(all.timestamps), keys: pick(all.keys), values: pick(all.values), headers: pick(all.headers) };
-  return { raw, endOffset };
+  return { raw: pickRows(all, rows), endOffset };
 }

@@ -8,7 +8,7 @@
 import type { TopicRoute } from '../config/resolve.ts';
 import { resolveDeserializer } from '../messages/deserializers.ts';
 import { Message } from '../messages/messages.ts';
-import type { RawBatch } from '../protocol/batch-codec.ts';
+import { pickRows, type RawBatch } from '../protocol/batch-codec.ts';
 
 /** The batch without the messages the route's filter rejects, and how many it rejected. */
 export function applyFilter(raw: RawBatch, route: TopicRoute): { raw: RawBatch; filtered: number } {
@@ -18,7 +18,5 @@ export function applyFilter(raw: RawBatch, route: TopicRoute): { raw: RawBatch; 
   const keep: number[] = [];
   for (let i = 0; i < raw.offsets.length; i++) if (filter(new Message(raw, i, deserialize))) keep.push(i);
   const filtered = raw.offsets.length - keep.length;
-  if (filtered === 0) return { raw, filtered };
-  const pick = <T>(col: T[]) => keep.map((i) => col[i]!);
-  return { raw: { ...raw, offsets: pick(raw.offsets), timestamps: pick(raw.timestamps), keys: pick(raw.keys), values: pick(raw.values), headers: pick(raw.headers) }, filtered };
+  return { raw: filtered === 0 ? raw : pickRows(raw, keep), filtered };
 }

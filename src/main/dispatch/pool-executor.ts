@@ -6,7 +6,7 @@
  */
 import type { TopicRoute } from '../../config/resolve.ts';
 import { JobTimeoutError, serializeError } from '../../errors.ts';
-import { toWire, type FetchedRecords, type RecordWindow } from '../../protocol/records.ts';
+import { recordsToWire, type FetchedRecords, type RecordWindow } from '../../protocol/records.ts';
 import { partitionKey } from '../../protocol/partition-id.ts';
 import { UNKNOWN_THREAD, type BatchOutcome, type Gate, type HookOutcome } from '../../protocol/tasks.ts';
 import type { Executor } from './executor.ts';
@@ -21,8 +21,7 @@ export class PoolExecutor implements Executor {
 
   async run(route: TopicRoute, partition: number, records: FetchedRecords, window: RecordWindow, attempt: number, gate: Gate): Promise<BatchOutcome> {
     const key = partitionKey(route.group, route.topic, partition);
-    const { wire } = toWire(records);
-    const task = { kind: 'batch' as const, group: route.group, topic: route.topic, partition, attempt, records: wire, window, gate };
+    const task = { kind: 'batch' as const, group: route.group, topic: route.topic, partition, attempt, records: recordsToWire(records), window, gate };
     if (route.timeoutMs === undefined) return this.pool.runBatch(key, task);
     // The worker enforces timeoutMs + grace itself; this deadline only catches a thread
     // that cannot (a synchronous loop), a little later so the worker gets to answer first.

@@ -33,8 +33,9 @@
  *    watermark is behind what is still in memory).
  */
 import type { ConsumerGroupRoute, TopicRoute } from '../../config/resolve.ts';
-import { ConsumerError, serializeError, type SerializedError } from '../../errors.ts';
+import { BatchCorruptError, ConsumerError, serializeError, type SerializedError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
+import type { RawBatch } from '../../protocol/batch-codec.ts';
 import type { FetchedRecords } from '../../protocol/records.ts';
 import { topicPartitionKey as pkey } from '../../protocol/partition-id.ts';
 import { UNKNOWN_THREAD, type BatchOutcome } from '../../protocol/tasks.ts';
@@ -243,13 +244,14 @@ export class Scheduler {
     }
     let rest = restFrom(batch, Math.max(batch.startOffset, processed ?? batch.startOffset));
     // Which offsets the rest holds: read here, on the main thread, on this path only.
-    let offsets: number[];
+    let rows: RawBatch | undefined;
     try {
-      offsets = readRecords(rest, state.skip, this.#deps.group.settings.checkCrcs).offsets;
+      rows = readRecords(rest, state.skip, this.#deps.group.settings.checkCrcs);
     } catch (err) {
-      error = serializeError(err);
-      offsets = [];
+      // Whatever stops the records from being read, they were not processed: never treat them as done.
+      error = serializeError(err instanceof BatchCorruptError ? err : new BatchCorruptError(`records of ${topic}/${partition} could not be read: ${(err as Error)?.message ?? String(err)}`));
     }
+    let offsets = rows?.offsets ?? [];
     if (error.code === 'BATCH_CORRUPT') {
       state.corruptFrom = rest.startOffset;
       // The bytes do not decode (or fail their CRC): fetch them again from Kafka, as the Java
@@ -280,7 +282,7 @@ export class Scheduler {
     if (deadLetter && this.#deps.deadLetters && info.counts) {
       if (suspect !== undefined && deadLetterNow(deadLetter, state.attempt, error)) {
         this.#logFailure(state, error, `moving ${topic}/${partition}@${suspect} to dead-letter topic ${deadLetter.topic} after ${state.attempt} attempt(s)`);
-        this.#deadLetter(state, rest, offsets, suspect, error, state.attempt, 1);
+        this.#deadLetter(state, rest, rows!, offsets, suspect, error, state.attempt, 1);
         return;
       }
       if (suspect === undefined) {
@@ -380,19 +382,10 @@ export class Scheduler {
    * acknowledgement does the watermark move past it. A failed write keeps the
    * partition waiting and is retried with backoff, forever if need be.
    */
-  #deadLetter(state: PartitionState, batch: QueuedBatch, offsets: number[], offset: number, error: SerializedError, attempts: number, writeAttempt: number): void {
+  /** `rows`: the batch's records as the failure path read them (they hold `offset`); `offsets`: those of the failed call. */
+  #deadLetter(state: PartitionState, batch: QueuedBatch, rows: RawBatch, offsets: number[], offset: number, error: SerializedError, attempts: number, writeAttempt: number): void {
     state.deadLettering = true;
-    const checkCrcs = this.#deps.group.settings.checkCrcs;
-    let raw;
-    try {
-      raw = readRecords({ ...batch, startOffset: offset, nextOffset: offset + 1 }, new Set(), checkCrcs);
-    } catch (err) {
-      // Decoded a moment ago; a failure now is a bug, not the message's fault. Retry later.
-      raw = undefined;
-      error = serializeError(err);
-    }
-    const written = raw && raw.offsets.length === 1 ? this.#deps.deadLetters!.dispatch({ route: state.route, raw, index: 0, error, attempts }) : Promise.reject(error);
-    written.then(
+    this.#deps.deadLetters!.dispatch({ route: state.route, raw: rows, index: rows.offsets.indexOf(offset), error, attempts }).then(
       () => {
         state.deadLettering = false;
         if (state.revoked) return;
@@ -419,7 +412,7 @@ export class Scheduler {
         }
         const delay = backoffMs(state.route.retryBackoff, writeAttempt);
         this.#deps.logger.error({ err, topic: state.route.topic, partition: state.partition, offset, retryInMs: delay }, `dead-letter write failed; partition stays paused, retrying in ${delay} ms`);
-        setTimeout(() => this.#deadLetter(state, batch, offsets, offset, error, attempts, writeAttempt + 1), delay);
+        setTimeout(() => this.#deadLetter(state, batch, rows, offsets, offset, error, attempts, writeAttempt + 1), delay);
       },
     );
   }
