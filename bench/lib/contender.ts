@@ -15,7 +15,7 @@ import { installCodecs } from '../../src/kafka/codecs.ts';
 import { cpuWork, ioWork, LatencyHistogram, nowMs, type WorkKind } from '../apps/work.ts';
 
 export interface ContenderSpec {
-  kind: 'kafkajs' | 'partita';
+  kind: 'kafkajs' | 'partita' | 'platformatic';
   backend?: 'pool' | 'inline';
   workers?: number;
   brokers: string[];
@@ -101,6 +101,44 @@ async function runKafkajs(spec: ContenderSpec): Promise<ContenderResult> {
   return finish(consumed, seconds, spec.work === 'latency' ? latency : undefined);
 }
 
+/**
+ * @platformatic/kafka 1.x (the last line that runs on Node 20): a pure-JS client
+ * with its own protocol code, consumed as its README shows (a message stream),
+ * autocommitting every 100 ms (its minimum), from the earliest offset of a new group.
+ */
+async function runPlatformatic(spec: ContenderSpec): Promise<ContenderResult> {
+  if (spec.work === 'io') throw new Error('the platformatic contender runs pass-through, cpu and latency work only');
+  const { Consumer } = await import('@platformatic/kafka');
+  const consumer = new Consumer({ groupId: spec.group, clientId: 'bench-platformatic', bootstrapBrokers: spec.brokers });
+  const committed = new Map<number, number>();
+  const latency = new LatencyHistogram();
+  let consumed = 0;
+  let joinedAt = 0;
+  consumer.on('consumer:group:join', () => {
+    joinedAt ||= performance.now();
+    emit({ joined: true });
+  });
+  const stream = await consumer.consume({ topics: [spec.topic], mode: 'committed', fallbackMode: 'earliest', autocommit: 100 });
+  stream.on('autocommit', (err: unknown, offsets?: Array<{ partition: number; offset: bigint }>) => {
+    if (!err) for (const o of offsets ?? []) committed.set(o.partition, Number(o.offset));
+  });
+  stream.on('data', (m: { key: Buffer | undefined; value: Buffer | undefined }) => {
+    if (spec.work === 'cpu') cpuWork(m.value!, spec.hashRounds ?? 0);
+    else if (spec.work === 'latency') latency.add(nowMs() - Number(m.key!.toString()));
+    consumed += 1;
+  });
+  const progress = setInterval(() => emit({ progress: consumed }), 250);
+  try {
+    await waitUntil(() => [...committed.values()].reduce((a, b) => a + b, 0) >= spec.expect, spec.timeoutMs, `${spec.expect} committed`);
+  } finally {
+    clearInterval(progress);
+  }
+  const seconds = (performance.now() - joinedAt) / 1000;
+  await stream.close();
+  await consumer.close();
+  return finish(consumed, seconds, spec.work === 'latency' ? latency : undefined);
+}
+
 async function runPartita(spec: ContenderSpec): Promise<ContenderResult> {
   const outDir = mkdtempSync(join(tmpdir(), 'partita-bench-'));
   Object.assign(process.env, {
@@ -152,7 +190,7 @@ function finish(messages: number, seconds: number, latency: LatencyHistogram | u
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as ContenderSpec;
 try {
-  const result = spec.kind === 'kafkajs' ? await runKafkajs(spec) : await runPartita(spec);
+  const result = spec.kind === 'kafkajs' ? await runKafkajs(spec) : spec.kind === 'platformatic' ? await runPlatformatic(spec) : await runPartita(spec);
   emit({ result });
   clearInterval(rssTimer);
   process.exit(0);

@@ -66,13 +66,16 @@ export const withRatios = (rows: ContenderRow[], baseline: string) => {
 };
 
 /** A consumer group of its own per scenario, contender and run. */
-export const group = (ctx: BenchContext, scenario: string, contender: string) => `bench-${scenario}-${contender}-${ctx.runId}`;
+export const group = (ctx: BenchContext, scenario: string, contender: string) => `bench-${scenario}-${contender}-${ctx.runId}`.replace(/\s+/g, '-');
 
 /** What every contender spec starts with. */
 export const baseSpec = (ctx: BenchContext) => ({ brokers: ctx.brokers, timeoutMs: ctx.opts.quick ? 120_000 : 900_000 });
 
-/** The throughput contenders on one topic: raw kafkajs, Partita inline, Partita pool × each worker count, optionally Java. */
-export async function throughput(ctx: BenchContext, scenario: string, topic: string, n: number, w: ContenderSpec['work'], extra: Partial<ContenderSpec>, withJava: boolean, profile: boolean) {
+/**
+ * The throughput contenders on one topic: raw kafkajs, Partita inline, Partita pool × each worker count,
+ * optionally @platformatic/kafka (another Node client) and Java.
+ */
+export async function throughput(ctx: BenchContext, scenario: string, topic: string, n: number, w: ContenderSpec['work'], extra: Partial<ContenderSpec>, withJava: boolean, profile: boolean, withPlatformatic = false) {
   const { opts, runId } = ctx;
   const base = baseSpec(ctx);
   const rows: ContenderRow[] = [];
@@ -91,6 +94,7 @@ export async function throughput(ctx: BenchContext, scenario: string, topic: str
       profileFile = files.sort((a, b) => statSync(b).size - statSync(a).size).find((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f)) ?? files[0];
     }
   }
+  if (withPlatformatic) rows.push(row('@platformatic/kafka', await runContender(`${scenario} @platformatic/kafka`, spec('platformatic', 'platformatic'))));
   if (withJava && opts.java) {
     const bar = progressBar(`${scenario} java ConsumerPerformance`, n);
     const j = await javaConsume(ctx.brokers, topic, group(ctx, scenario, 'java'), n, base.timeoutMs);

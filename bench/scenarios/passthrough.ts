@@ -1,7 +1,7 @@
 /**
  * passthrough: a no-op consumer on small (9 B, Karafka's benchmark payload)
  * and 1 KB JSON messages, i.e. the framework's own cost per message, against
- * raw kafkajs (and Java, and Karafka's published numbers). With --profile
+ * raw kafkajs (and @platformatic/kafka, Java, and Karafka's published numbers). With --profile
  * the 9 B run's largest pool records the fetcher thread's CPU profile.
  */
 import { check, type ScenarioResult } from '../lib/report.ts';
@@ -24,7 +24,7 @@ export const passthrough: Scenario = {
       const topic = `bench-pass-${label.replace(' ', '')}-${runId}`;
       await createTopic(ctx, topic, P);
       await produceFixed(ctx, topic, opts.messages, payload);
-      const { rows, profileFile } = await throughput(ctx, `passthrough ${label}`, topic, opts.messages, 'none', {}, true, opts.profile && label === '9 B');
+      const { rows, profileFile } = await throughput(ctx, `passthrough ${label}`, topic, opts.messages, 'none', {}, true, opts.profile && label === '9 B', true);
       const ratios = withRatios(rows, 'kafkajs');
       const pools = ratios.filter((r) => r.contender.startsWith('partita pool'));
       const best = pools.reduce((a, b) => (b.messagesPerSecond > a.messagesPerSecond ? b : a));
