@@ -66,9 +66,9 @@ export class DeadLetterDispatcher {
   async dispatch(d: DeadLetter): Promise<void> {
     const dl = d.route.deadLetter!;
     const { raw, index } = d;
-    const key = raw.keys[index] ?? null;
+    const key = raw.keys.at(index) ?? null;
     const headers: Record<string, Buffer | string | Array<Buffer | string>> = {};
-    for (const [name, value] of Object.entries(raw.headers[index] ?? {})) if (value !== undefined) headers[name] = value;
+    for (const [name, value] of Object.entries(raw.headers.at(index) ?? {})) if (value !== undefined) headers[name] = value;
     Object.assign(headers, {
       [DLQ_HEADERS.topic]: raw.topic,
       [DLQ_HEADERS.partition]: String(raw.partition),
@@ -84,7 +84,7 @@ export class DeadLetterDispatcher {
     if (d.error.code) headers[DLQ_HEADERS.errorCode] = d.error.code;
     try {
       const producer = await this.#connect();
-      await producer.send({ topic: dl.topic, acks: -1, messages: [{ key, value: raw.values[index] ?? null, headers }] });
+      await producer.send({ topic: dl.topic, acks: -1, messages: [{ key, value: raw.values.at(index) ?? null, headers }] });
     } catch (err) {
       // Start the next attempt with a fresh producer: an idempotent producer's sequence
       // state after a failed send is not worth reasoning about.

@@ -17,11 +17,13 @@ export class Message<P = unknown> {
   readonly offset: number;
   /** Producer or broker timestamp, ms since epoch. */
   readonly timestamp: number;
-  readonly key: Buffer | null;
-  /** The undecoded value bytes (null for a tombstone). */
-  readonly rawPayload: Buffer | null;
-  readonly #rawHeaders: Headers | null;
+  readonly #batch: RawBatch;
+  readonly #index: number;
   readonly #deserialize: DeserializerFn;
+  // Views on the fetched bytes, made on first read (most consumers never read keys or headers).
+  #key: Buffer | null | typeof UNREAD = UNREAD;
+  #rawPayload: Buffer | null | typeof UNREAD = UNREAD;
+  #rawHeaders: Headers | null | typeof UNREAD = UNREAD;
   #payload: unknown = UNREAD;
   #error: PayloadError | undefined;
 
@@ -30,10 +32,26 @@ export class Message<P = unknown> {
     this.partition = batch.partition;
     this.offset = batch.offsets[index]!;
     this.timestamp = batch.timestamps[index]!;
-    this.key = batch.keys[index] ?? null;
-    this.rawPayload = batch.values[index] ?? null;
-    this.#rawHeaders = batch.headers[index] ?? null;
+    this.#batch = batch;
+    this.#index = index;
     this.#deserialize = deserialize;
+  }
+
+  /** The key bytes (null when there is no key). */
+  get key(): Buffer | null {
+    if (this.#key === UNREAD) this.#key = this.#batch.keys.at(this.#index) ?? null;
+    return this.#key;
+  }
+
+  /** The undecoded value bytes (null for a tombstone). */
+  get rawPayload(): Buffer | null {
+    if (this.#rawPayload === UNREAD) this.#rawPayload = this.#batch.values.at(this.#index) ?? null;
+    return this.#rawPayload;
+  }
+
+  #headerMap(): Headers | null {
+    if (this.#rawHeaders === UNREAD) this.#rawHeaders = this.#batch.headers.at(this.#index) ?? null;
+    return this.#rawHeaders;
   }
 
   /** Deserialized on first read and cached; a malformed payload throws PayloadError (every read). */
@@ -57,8 +75,9 @@ export class Message<P = unknown> {
   /** Header values as Buffers (kafkajs gives Buffer; an array when a name repeats). */
   get headers(): Record<string, Buffer | Buffer[]> {
     const out: Record<string, Buffer | Buffer[]> = {};
-    if (!this.#rawHeaders) return out;
-    for (const [name, v] of Object.entries(this.#rawHeaders)) {
+    const raw = this.#headerMap();
+    if (!raw) return out;
+    for (const [name, v] of Object.entries(raw)) {
       if (v === undefined) continue;
       out[name] = Array.isArray(v) ? v.map(toBuffer) : toBuffer(v);
     }
@@ -67,7 +86,7 @@ export class Message<P = unknown> {
 
   /** One header as text (the first value if repeated), or undefined. */
   header(name: string): string | undefined {
-    const v = this.#rawHeaders?.[name];
+    const v = this.#headerMap()?.[name];
     if (v === undefined) return undefined;
     const first = Array.isArray(v) ? v[0] : v;
     return first === undefined ? undefined : toBuffer(first).toString('utf8');

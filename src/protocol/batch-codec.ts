@@ -7,9 +7,9 @@
  */
 import { Packr } from 'msgpackr';
 import { BatchCorruptError } from '../errors.ts';
+import { SpanColumn, type Column, type Headers } from './columns.ts';
 
-export type HeaderValue = Buffer | string | Array<Buffer | string>;
-export type Headers = Record<string, HeaderValue | undefined>;
+export type { Column, HeaderValue, Headers } from './columns.ts';
 
 export interface RawBatch {
   topic: string;
@@ -19,9 +19,16 @@ export interface RawBatch {
   offsets: number[];
   /** Message timestamps, ms since epoch. */
   timestamps: number[];
+  keys: Column<Buffer | null>;
+  values: Column<Buffer | null>;
+  /** `null` for the (common) message without headers. */
+  headers: Column<Headers | null>;
+}
+
+/** A RawBatch whose columns are arrays: what kafkajs's messages become, and what msgpackr packs. */
+export interface ArrayBatch extends RawBatch {
   keys: Array<Buffer | null>;
   values: Array<Buffer | null>;
-  /** `null` for the (common) message without headers. */
   headers: Array<Headers | null>;
 }
 
@@ -34,11 +41,11 @@ export interface KafkajsMessageLike {
   headers?: Record<string, Buffer | string | Array<Buffer | string> | undefined>;
 }
 
-export function emptyRawBatch(topic: string, partition: number, highWatermark: number): RawBatch {
+export function emptyRawBatch(topic: string, partition: number, highWatermark: number): ArrayBatch {
   return { topic, partition, highWatermark, offsets: [], timestamps: [], keys: [], values: [], headers: [] };
 }
 
-export function appendMessage(batch: RawBatch, m: KafkajsMessageLike): void {
+export function appendMessage(batch: ArrayBatch, m: KafkajsMessageLike): void {
   batch.offsets.push(Number(m.offset));
   batch.timestamps.push(Number(m.timestamp));
   batch.keys.push(m.key);
@@ -53,10 +60,15 @@ export function appendMessage(batch: RawBatch, m: KafkajsMessageLike): void {
   batch.headers.push(headers);
 }
 
-/** The given rows of `raw` (in that order), every column kept in step. */
+/** The given rows of `raw` (in that order), every column kept in step (span columns stay lazy). */
 export function pickRows(raw: RawBatch, rows: number[]): RawBatch {
-  const pick = <T>(col: T[]) => rows.map((i) => col[i]!);
-  return { ...raw, offsets: pick(raw.offsets), timestamps: pick(raw.timestamps), keys: pick(raw.keys), values: pick(raw.values), headers: pick(raw.headers) };
+  const pick = <T>(col: Column<T>) => rows.map((i) => col.at(i)!);
+  const { keys, values, headers } = raw;
+  if (keys instanceof SpanColumn && values instanceof SpanColumn && headers instanceof SpanColumn && keys.spans === values.spans && keys.spans === headers.spans) {
+    const spans = keys.spans.pick(rows);
+    return { ...raw, offsets: pick(raw.offsets), timestamps: pick(raw.timestamps), keys: new SpanColumn(spans, 'key'), values: new SpanColumn(spans, 'value'), headers: new SpanColumn(spans, 'headers') };
+  }
+  return { ...raw, offsets: pick(raw.offsets), timestamps: pick(raw.timestamps), keys: pick(keys), values: pick(values), headers: pick(headers) };
 }
 
 // One Packr per thread; structured records off so the encoding is self-contained per buffer.
@@ -67,7 +79,7 @@ const packr = new Packr({ useRecords: false, moreTypes: false });
  * transferred: msgpackr returns views into a reused internal buffer, which
  * must never be transferred (it would be detached under msgpackr's feet).
  */
-export function packBatch(batch: RawBatch): Uint8Array<ArrayBuffer> {
+export function packBatch(batch: ArrayBatch): Uint8Array<ArrayBuffer> {
   const view = packr.pack(batch);
   const owned = new Uint8Array(new ArrayBuffer(view.byteLength));
   owned.set(view);
@@ -81,8 +93,8 @@ function asBuffer(v: unknown): Buffer | null {
   throw new BatchCorruptError(`a packed batch holds ${typeof v} where bytes belong`);
 }
 
-export function unpackBatch(packed: Uint8Array): RawBatch {
-  const b = packr.unpack(packed) as RawBatch;
+export function unpackBatch(packed: Uint8Array): ArrayBatch {
+  const b = packr.unpack(packed) as ArrayBatch;
   // msgpackr yields Uint8Array or Buffer depending on build; Messages promise Buffers.
   for (let i = 0; i < b.offsets.length; i++) {
     b.keys[i] = asBuffer(b.keys[i]);

@@ -14,7 +14,8 @@
  */
 import { crc32c } from '@node-rs/crc32';
 import { BatchCorruptError } from '../errors.ts';
-import type { Headers } from './batch-codec.ts';
+import { RecordSpans, SpanColumn, type Headers } from './columns.ts';
+import { exact, Reader } from './varint-reader.ts';
 
 /** Bytes before a batch's records: baseOffset … recordsCount. */
 const BATCH_HEADER_BYTES = 61;
@@ -57,9 +58,9 @@ export interface DecodeOptions {
 export interface DecodedRecords {
   offsets: number[];
   timestamps: number[];
-  keys: Array<Buffer | null>;
-  values: Array<Buffer | null>;
-  headers: Array<Headers | null>;
+  keys: SpanColumn<Buffer | null>;
+  values: SpanColumn<Buffer | null>;
+  headers: SpanColumn<Headers | null>;
   /** The offset after the last complete batch (control and aborted ones included): the next fetch offset. Null when no batch was complete. */
   nextOffset: number | null;
   /** Complete batches read (a trailing partial batch is not counted). */
@@ -68,94 +69,14 @@ export interface DecodedRecords {
   stoppedAt: number | null;
 }
 
-/** Reads varints and the rest at a moving position, failing with BATCH_CORRUPT past the end. */
-class Reader {
-  at: number;
-  constructor(
-    readonly buf: Buffer,
-    start: number,
-    readonly end: number,
-  ) {
-    this.at = start;
-  }
-
-  #need(n: number): void {
-    if (this.at + n > this.end) throw new BatchCorruptError(`record batch: ${n} byte(s) needed at ${this.at}, the batch ends at ${this.end}`);
-  }
-
-  int8(): number {
-    this.#need(1);
-    return this.buf.readInt8(this.at++);
-  }
-
-  /** Zig-zag varint (int32). */
-  varint(): number {
-    let value = 0;
-    let shift = 0;
-    for (;;) {
-      this.#need(1);
-      const b = this.buf[this.at++]!;
-      value |= (b & 0x7f) << shift;
-      if ((b & 0x80) === 0) break;
-      shift += 7;
-      if (shift > 28) throw new BatchCorruptError(`record batch: a varint longer than 5 bytes at ${this.at}`);
-    }
-    return (value >>> 1) ^ -(value & 1);
-  }
-
-  /** Zig-zag varlong, as a number (timestamp deltas, within 2^53). Plain arithmetic up to 7 bytes (49 bits), BigInt past that. */
-  varlong(): number {
-    const start = this.at;
-    let value = 0;
-    let scale = 1;
-    for (let i = 0; i < 7; i++) {
-      this.#need(1);
-      const b = this.buf[this.at++]!;
-      value += (b & 0x7f) * scale;
-      if ((b & 0x80) === 0) return value % 2 === 0 ? value / 2 : -(value + 1) / 2;
-      scale *= 128;
-    }
-    this.at = start;
-    return this.#bigVarlong();
-  }
-
-  #bigVarlong(): number {
-    let value = 0n;
-    let shift = 0n;
-    for (;;) {
-      this.#need(1);
-      const b = this.buf[this.at++]!;
-      value |= BigInt(b & 0x7f) << shift;
-      if ((b & 0x80) === 0) break;
-      shift += 7n;
-      if (shift > 63n) throw new BatchCorruptError(`record batch: a varlong longer than 10 bytes at ${this.at}`);
-    }
-    return exact((value >> 1n) ^ -(value & 1n), 'timestamp delta');
-  }
-
-  /** A varint-length byte string as a view on the buffer (null for length -1). */
-  bytes(): Buffer | null {
-    const n = this.varint();
-    if (n < 0) return null;
-    this.#need(n);
-    const out = this.buf.subarray(this.at, this.at + n);
-    this.at += n;
-    return out;
-  }
-}
-
-function exact(n: bigint, what: string): number {
-  if (n > BigInt(Number.MAX_SAFE_INTEGER) || n < BigInt(Number.MIN_SAFE_INTEGER)) throw new BatchCorruptError(`record batch: ${what} ${n} is beyond 2^53`);
-  return Number(n);
-}
-
 /**
  * Decodes a record set. A trailing batch cut short by the fetch size is
  * ignored (the next fetch starts at it); anything else that does not add up
  * fails with BATCH_CORRUPT.
  */
 export function decodeRecordSet(buf: Buffer, opts: DecodeOptions): DecodedRecords {
-  const out: DecodedRecords = { offsets: [], timestamps: [], keys: [], values: [], headers: [], nextOffset: null, batches: 0, stoppedAt: null };
+  const spans = new RecordSpans();
+  const out: DecodedRecords = { offsets: [], timestamps: [], keys: new SpanColumn(spans, 'key'), values: new SpanColumn(spans, 'value'), headers: new SpanColumn(spans, 'headers'), nextOffset: null, batches: 0, stoppedAt: null };
   const until = opts.untilOffset ?? Number.MAX_SAFE_INTEGER;
   const max = opts.maxRecords ?? Number.MAX_SAFE_INTEGER;
   // Aborted transactions in offset order; a producer's records are dropped from its abort's first offset to its marker.
@@ -217,16 +138,13 @@ export function decodeRecordSet(buf: Buffer, opts: DecodeOptions): DecodedRecord
       r.int8(); // record attributes: unused
       const timestampDelta = r.varlong();
       const offset = baseOffset + r.varint();
-      const key = r.bytes();
-      const value = r.bytes();
+      const [keyAt, keyLength] = r.span();
+      const [valueAt, valueLength] = r.span();
+      const headersAt = r.at;
       const headerCount = r.varint();
-      let headers: Headers | null = null;
       for (let h = 0; h < headerCount; h++) {
-        const name = r.bytes()?.toString('utf8') ?? '';
-        const v = r.bytes() ?? undefined;
-        headers ??= {};
-        const prev = headers[name];
-        headers[name] = prev === undefined ? v : Array.isArray(prev) ? [...prev, ...(v ? [v] : [])] : [prev, ...(v ? [v] : [])];
+        r.span();
+        r.span();
       }
       r.at = recordEnd;
       if (offset < opts.fetchOffset || offset >= until || opts.skip?.has(offset)) continue;
@@ -236,9 +154,12 @@ export function decodeRecordSet(buf: Buffer, opts: DecodeOptions): DecodedRecord
       }
       out.offsets.push(offset);
       out.timestamps.push(logAppendTime ? maxTimestamp : baseTimestamp + timestampDelta);
-      out.keys.push(key);
-      out.values.push(value);
-      out.headers.push(headers);
+      spans.source.push(records);
+      spans.keyAt.push(keyAt);
+      spans.keyLength.push(keyLength);
+      spans.valueAt.push(valueAt);
+      spans.valueLength.push(valueLength);
+      spans.headersAt.push(headerCount > 0 ? headersAt : -1);
     }
     at = end;
   }

@@ -11,7 +11,7 @@
  * legacy message format, or a fetch outside the hook) do decoded columns
  * travel, packed with msgpackr.
  */
-import type { RawBatch } from './batch-codec.ts';
+import type { ArrayBatch, RawBatch } from './batch-codec.ts';
 import { packBatch, pickRows, unpackBatch } from './batch-codec.ts';
 import { decompressRecords } from './compression.ts';
 import { decodeRecordSet, type AbortedTransaction } from './record-set.ts';
@@ -31,7 +31,7 @@ export interface RawRecordSet {
 /** Records kafkajs decoded itself, column-wise (main thread). */
 export interface DecodedRecordSet {
   kind: 'decoded';
-  raw: RawBatch;
+  raw: ArrayBatch;
 }
 
 /** The wire form of DecodedRecordSet: one transferable msgpackr buffer. */

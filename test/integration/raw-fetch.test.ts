@@ -40,7 +40,7 @@ async function consume(topic: string, total: number, opts: { raw: boolean; seek?
         assert.ok(raw, 'the raw record set hangs on the batch');
         placeholders += batch.messages.length;
         const d = decodeRecordSet(raw.bytes, { fetchOffset: Number((batch as unknown as { fetchedOffset: string }).fetchedOffset), checkCrcs: true, abortedTransactions: raw.abortedTransactions, decompress: decompressRecords });
-        d.offsets.forEach((o, i) => list.push({ offset: o, value: d.values[i]!.toString() }));
+        d.offsets.forEach((o, i) => list.push({ offset: o, value: d.values.at(i)!.toString() }));
         count += d.offsets.length;
       },
     });

@@ -52,7 +52,7 @@ for (const codec of ['none', 'gzip', 'snappy', 'lz4', 'zstd']) {
       return decoded.offsets.length >= COUNT;
     }, `${COUNT} records in the segment`, 20_000);
     assert.deepEqual(decoded.offsets, Array.from({ length: COUNT }, (_, i) => i));
-    assert.deepEqual(decoded.values.map((v) => (JSON.parse(v!.toString()) as { id: number }).id), Array.from({ length: COUNT }, (_, i) => i));
+    assert.deepEqual(decoded.values.toArray().map((v) => (JSON.parse(v!.toString()) as { id: number }).id), Array.from({ length: COUNT }, (_, i) => i));
     assert.ok(decoded.batches < COUNT, `records were batched (${decoded.batches} batches)`);
     assert.equal(decoded.nextOffset, COUNT);
     const from = decodeRecordSet(readFileSync(segment()), { fetchOffset: 1234, checkCrcs: true, abortedTransactions: [], decompress: decompressRecords });

@@ -3,9 +3,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Messages, PayloadError } from '../../src/index.ts';
 import { resolveDeserializer } from '../../src/messages/deserializers.ts';
-import { appendMessage, emptyRawBatch, packBatch, unpackBatch, type RawBatch } from '../../src/protocol/batch-codec.ts';
+import { appendMessage, emptyRawBatch, packBatch, unpackBatch, type ArrayBatch } from '../../src/protocol/batch-codec.ts';
 
-function batch(values: Array<string | null>, headers?: Record<string, Buffer>): RawBatch {
+function batch(values: Array<string | null>, headers?: Record<string, Buffer>): ArrayBatch {
   const raw = emptyRawBatch('t', 3, 100);
   values.forEach((v, i) =>
     appendMessage(raw, { offset: String(10 + i), timestamp: String(1_700_000_000_000 + i), key: Buffer.from(`k${i}`), value: v === null ? null : Buffer.from(v), headers: i === 0 ? headers : {} }),

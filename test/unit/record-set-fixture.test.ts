@@ -26,8 +26,8 @@ const aborted = fixture.aborted.map((a) => ({ producerId: BigInt(a.producerId), 
 function rows(d: DecodedRecords) {
   return d.offsets.map((offset, i) => {
     const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(d.headers[i] ?? {})) if (v !== undefined) headers[k] = Array.isArray(v) ? v.map(String).join(',') : String(v);
-    return { offset, key: d.keys[i]?.toString() ?? null, value: d.values[i]?.toString() ?? null, headers };
+    for (const [k, v] of Object.entries(d.headers.at(i) ?? {})) if (v !== undefined) headers[k] = Array.isArray(v) ? v.map(String).join(',') : String(v);
+    return { offset, key: d.keys.at(i)?.toString() ?? null, value: d.values.at(i)?.toString() ?? null, headers };
   });
 }
 

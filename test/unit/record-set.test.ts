@@ -11,6 +11,10 @@ import assert from 'node:assert/strict';
 import { gzipSync, gunzipSync } from 'node:zlib';
 import { batch } from '../helpers/record-batches.ts';
 import { decodeRecordSet, type DecodeOptions } from '../../src/protocol/record-set.ts';
+import { SpanColumn } from '../../src/protocol/columns.ts';
+import { pickRows } from '../../src/protocol/batch-codec.ts';
+import { Message } from '../../src/messages/messages.ts';
+import { resolveDeserializer } from '../../src/messages/deserializers.ts';
 
 const opts = (more: Partial<DecodeOptions> = {}): DecodeOptions => ({
   fetchOffset: 0,
@@ -33,10 +37,10 @@ test('records: offsets, timestamps, keys, values (null too), headers (a repeated
   const d = decodeRecordSet(set, opts());
   assert.deepEqual(d.offsets, [100, 101, 102]);
   assert.deepEqual(d.timestamps, [5000, 5007, 6000]);
-  assert.deepEqual(d.keys.map(s), ['a', null, 'c']);
-  assert.deepEqual(d.values.map(s), ['1', null, '3']);
-  assert.equal(d.headers[0], null);
-  assert.deepEqual(Object.fromEntries(Object.entries(d.headers[1]!).map(([k, v]) => [k, Array.isArray(v) ? v.map(String) : String(v)])), { h: ['x', 'y'], k: 'z' });
+  assert.deepEqual(d.keys.toArray().map(s), ['a', null, 'c']);
+  assert.deepEqual(d.values.toArray().map(s), ['1', null, '3']);
+  assert.equal(d.headers.at(0), null);
+  assert.deepEqual(Object.fromEntries(Object.entries(d.headers.at(1)!).map(([k, v]) => [k, Array.isArray(v) ? v.map(String) : String(v)])), { h: ['x', 'y'], k: 'z' });
   assert.equal(d.nextOffset, 103);
   assert.equal(d.batches, 2);
 });
@@ -52,7 +56,7 @@ test('control batches are skipped but move the position; a partial trailing batc
   const full = Buffer.concat([batch({ baseOffset: 0, records: [{ offsetDelta: 0, value: 'a' }] }), batch({ baseOffset: 1, control: true, transactional: true, producerId: 7, records: [{ offsetDelta: 0, key: '\u0000\u0000\u0000\u0001', value: 'marker' }] })]);
   const next = batch({ baseOffset: 2, records: [{ offsetDelta: 0, value: 'b' }] });
   const d = decodeRecordSet(Buffer.concat([full, next.subarray(0, next.length - 5)]), opts());
-  assert.deepEqual(d.values.map(s), ['a']);
+  assert.deepEqual(d.values.toArray().map(s), ['a']);
   assert.equal(d.nextOffset, 2, 'after the control batch; the cut batch is fetched again');
   assert.equal(d.batches, 2);
   assert.equal(decodeRecordSet(next.subarray(0, 8), opts()).nextOffset, null, 'not even a batch header: nothing decoded');
@@ -67,23 +71,23 @@ test('read_committed: records of an aborted transaction are dropped up to its ma
     batch({ baseOffset: 5, records: [{ offsetDelta: 0, value: 'plain' }] }),
   ]);
   const d = decodeRecordSet(set, opts({ abortedTransactions: [{ producerId: 7n, firstOffset: 0 }] }));
-  assert.deepEqual(d.values.map(s), ['committed', 'next-txn', 'plain']);
+  assert.deepEqual(d.values.toArray().map(s), ['committed', 'next-txn', 'plain']);
   assert.deepEqual(d.offsets, [2, 4, 5]);
   assert.equal(d.nextOffset, 6);
   // read_uncommitted: nothing is aborted.
-  assert.deepEqual(decodeRecordSet(set, opts()).values.map(s), ['aborted-1', 'aborted-2', 'committed', 'next-txn', 'plain']);
+  assert.deepEqual(decodeRecordSet(set, opts()).values.toArray().map(s), ['aborted-1', 'aborted-2', 'committed', 'next-txn', 'plain']);
 });
 
 test('compressed batches are decompressed; their records are views on the decompressed bytes', () => {
   const d = decodeRecordSet(batch({ baseOffset: 50, gzip: true, records: [{ offsetDelta: 0, key: 'k', value: 'v1' }, { offsetDelta: 1, value: 'v2' }] }), opts());
   assert.deepEqual(d.offsets, [50, 51]);
-  assert.deepEqual(d.values.map(s), ['v1', 'v2']);
+  assert.deepEqual(d.values.toArray().map(s), ['v1', 'v2']);
 });
 
 test('a wrong CRC-32C is BATCH_CORRUPT (and passes when checks are off); nonsense is BATCH_CORRUPT', () => {
   const bad = batch({ baseOffset: 0, records: [{ offsetDelta: 0, value: 'a' }], badCrc: true });
   assert.throws(() => decodeRecordSet(bad, opts()), { code: 'BATCH_CORRUPT', message: /CRC-32C/ });
-  assert.deepEqual(decodeRecordSet(bad, opts({ checkCrcs: false })).values.map(s), ['a']);
+  assert.deepEqual(decodeRecordSet(bad, opts({ checkCrcs: false })).values.toArray().map(s), ['a']);
   const garbage = Buffer.concat([batch({ baseOffset: 0, records: [{ offsetDelta: 0, value: 'a' }] })]);
   garbage.writeInt8(1, 16); // magic 1
   assert.throws(() => decodeRecordSet(garbage, opts()), { code: 'BATCH_CORRUPT', message: /magic 1/ });
@@ -108,4 +112,27 @@ test('offsets above 2^32 are exact numbers; a base offset past 2^53 is BATCH_COR
   const beyond = batch({ baseOffset: 0, records: [{ offsetDelta: 0, value: 'a' }] });
   beyond.writeBigInt64BE(2n ** 53n + 1n, 0); // the base offset is outside the CRC-covered part
   assert.throws(() => decodeRecordSet(beyond, opts()), (err: Error & { code?: string }) => err.code === 'BATCH_CORRUPT' && /beyond 2\^53/.test(err.message));
+});
+
+test('keys, values and headers are views made on access; picked rows stay lazy and in step; Message reads them', () => {
+  const set = Buffer.concat([
+    batch({ baseOffset: 0, records: [0, 1, 2, 3].map((i) => ({ offsetDelta: i, timestampDelta: i, key: `k${i}`, value: `v${i}`, ...(i === 2 ? { headers: [['h', 'x'] as [string, string]] } : {}) })) }),
+    batch({ baseOffset: 4, gzip: true, records: [{ offsetDelta: 0, timestampDelta: 0, key: 'k4', value: 'v4' }] }),
+  ]);
+  const d = decodeRecordSet(set, opts());
+  assert.ok(d.keys instanceof SpanColumn && d.keys.spans === d.values.spans && d.values.spans === d.headers.spans, 'one set of positions behind the three columns');
+  const v0 = d.values.at(0)!;
+  assert.equal(v0.buffer, set.buffer, 'an uncompressed value is a view on the record set, not a copy');
+  assert.equal(s(d.values.at(-1)), 'v4', 'a compressed batch: a view on its decompressed records');
+  assert.equal(d.values.at(5), undefined);
+  const raw = { topic: 't', partition: 0, highWatermark: 5, offsets: d.offsets, timestamps: d.timestamps, keys: d.keys, values: d.values, headers: d.headers };
+  const picked = pickRows(raw, [4, 2]);
+  assert.ok(picked.keys instanceof SpanColumn, 'picking rows keeps the columns lazy');
+  assert.deepEqual(picked.offsets, [4, 2]);
+  assert.deepEqual([0, 1].map((i) => s(picked.keys.at(i))), ['k4', 'k2']);
+  const m = new Message(picked, 1, resolveDeserializer('string'));
+  assert.equal(m.keyString, 'k2');
+  assert.equal(m.payload, 'v2');
+  assert.equal(m.header('h'), 'x');
+  assert.deepEqual(new Message(picked, 0, resolveDeserializer('string')).headers, {});
 });

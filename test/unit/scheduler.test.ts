@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Consumer, createApp } from '../../src/index.ts';
 import { createLogger } from '../../src/logger.ts';
-import { appendMessage, emptyRawBatch, type RawBatch } from '../../src/protocol/batch-codec.ts';
+import { appendMessage, emptyRawBatch, type ArrayBatch, type RawBatch } from '../../src/protocol/batch-codec.ts';
 import type { Executor } from '../../src/main/dispatch/executor.ts';
 import { OffsetTracker } from '../../src/main/offsets.ts';
 import { Scheduler } from '../../src/main/scheduler/scheduler.ts';
@@ -20,7 +20,7 @@ class Noop extends Consumer {
   consume(): void {}
 }
 
-function raw(partition: number, from: number, count: number): RawBatch {
+function raw(partition: number, from: number, count: number): ArrayBatch {
   const b = emptyRawBatch('t', partition, 1000);
   for (let o = from; o < from + count; o++) appendMessage(b, { offset: String(o), timestamp: '0', key: null, value: null });
   return b;
@@ -77,7 +77,7 @@ function harness(opts: { prefetch?: number; maxMessages?: number; fail?: (b: Raw
     await new Promise((r) => setImmediate(r));
   };
   // As the source hands a fetch over: decoded records (the raw bytes path is the integration tests'), from the first offset.
-  const accept = (b: RawBatch, nextOffset: number) => scheduler.accept(route, b.partition, { kind: 'decoded', raw: b }, b.offsets[0] ?? nextOffset, nextOffset);
+  const accept = (b: ArrayBatch, nextOffset: number) => scheduler.accept(route, b.partition, { kind: 'decoded', raw: b }, b.offsets[0] ?? nextOffset, nextOffset);
   return { scheduler, route, calls, offsets, finishOne, pending, accept, maxRunning: () => maxRunning };
 }
 
