@@ -14,14 +14,22 @@
  * is printed in one piece when it ends, with its duration; a line every two
  * minutes says what is still running.
  *
+ * The whole suite (no files named) also runs on the other supported Node
+ * versions (TEST_NODE_VERSIONS, default "22,24"; empty: none), installed from
+ * the npm registry (scripts/node-versions.ts): the unit tests, and as an
+ * integration smoke `compressed-topics` (produce with the Java client, consume
+ * on the pool, commit, read the commits back), which also covers the native
+ * zstd of Node ≥ 22.15.
+ *
  * Environment: TEST_CONCURRENCY (3), TEST_FILE_LIMIT_S (900 per file),
- * TEST_TOTAL_LIMIT_S (3600 for the whole run).
+ * TEST_TOTAL_LIMIT_S (3600 for the whole run), TEST_NODE_VERSIONS ("22,24").
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KafkaSetupError, startCluster, stopCluster } from './kafka/broker.ts';
+import { ensureNode, nodeVersion } from './node-versions.ts';
 
 function findTests(dir: string): string[] {
   const out: string[] = [];
@@ -39,10 +47,16 @@ function findTests(dir: string): string[] {
  * takes ~80 s; next to the fault and CLI tests it took 385 s of its 420 s limit.
  */
 const SATURATING = /(bench|commit-truth|chaos)\.test\.ts$/;
+/** What runs on the other Node versions besides the unit tests. */
+const SMOKE = 'test/integration/compressed-topics.test.ts';
 
 interface Job {
   name: string;
   files: string[];
+  /** The node binary (default: the one running this script). */
+  node?: string;
+  /** Why the job cannot run at all (it counts as failed). */
+  cannot?: string;
 }
 
 interface Outcome {
@@ -71,11 +85,15 @@ function killGroup(child: ChildProcess): void {
 }
 
 function runJob(job: Job, env: NodeJS.ProcessEnv): Promise<Outcome> {
+  if (job.cannot) {
+    process.stdout.write(`\n── ${job.name}: fail — ${job.cannot}\n`);
+    return Promise.resolve({ name: job.name, status: 'fail', seconds: 0 });
+  }
   // --test-force-exit: a file whose tests are done does not wait on handles left open.
   const args = ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-force-exit', ...job.files];
   const since = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(job.node ?? process.execPath, args, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout!.on('data', (d) => (out += d));
     child.stderr!.on('data', (d) => (out += d));
@@ -146,6 +164,20 @@ async function main(): Promise<number> {
     // CPU-saturating files run alone afterwards, one at a time: next to the fault tests they
     // slowed a broker restart enough to change what those tests exercise, and next to the CLI
     // tests they pushed a few past their time limit.
+    if (positionals.length === 0) {
+      for (const major of (process.env.TEST_NODE_VERSIONS ?? '22,24').split(',').map((v) => v.trim()).filter(Boolean)) {
+        let node: string;
+        try {
+          node = ensureNode(major, (l) => console.log(`[node] ${l}`));
+        } catch (err) {
+          jobs.push({ name: `tests on Node ${major}`, files: [], cannot: (err as Error).message });
+          continue;
+        }
+        const v = nodeVersion(node);
+        if (unit.length > 0) jobs.push({ name: `unit tests on Node ${v}`, files: unit, node });
+        if (integration.includes(SMOKE)) jobs.push({ name: `${SMOKE} on Node ${v}`, files: [SMOKE], node });
+      }
+    }
     const alone = jobs.filter((j) => j.files.some((f) => SATURATING.test(f)));
     const shared = jobs.filter((j) => !alone.includes(j));
     const outcomes = [
