@@ -28,14 +28,14 @@ function runJava(mainClass: string, args: string[], timeoutMs: number): Promise<
   });
 }
 
-/** Produces `records` copies of the payload in `payloadFile` (one line) as fast as the broker takes them. */
-export async function javaProduce(brokers: string[], topic: string, records: number, payloadFile: string): Promise<{ recordsPerSecond: number }> {
+/** Produces `records` records of the payloads in `payloadFile` (one per line, picked at random) as fast as the broker takes them; `props` add producer settings (compression.type=lz4). */
+export async function javaProduce(brokers: string[], topic: string, records: number, payloadFile: string, props: string[] = []): Promise<{ recordsPerSecond: number }> {
   const out = await runJava(
     'org.apache.kafka.tools.ProducerPerformance',
     ['--topic', topic, '--num-records', String(records), '--throughput', '-1', '--payload-file', payloadFile, '--producer-props', `bootstrap.servers=${brokers.join(',')}`, 'acks=1', 'linger.ms=10', 'batch.size=262144',
       // Spread evenly: the default sticky partitioner fills one partition per batch, so small
       // data sets would land on a few partitions and starve the parallel contenders.
-      'partitioner.class=org.apache.kafka.clients.producer.RoundRobinPartitioner'],
+      'partitioner.class=org.apache.kafka.clients.producer.RoundRobinPartitioner', ...props],
     600_000,
   );
   // Last line: "N records sent, X records/sec (Y MB/sec), …"

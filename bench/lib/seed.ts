@@ -44,10 +44,10 @@ function payloadFile(ctx: BenchContext, name: string, payloads: string[]): strin
  * Pre-produces `n` records of `payload` (Java ProducerPerformance; kafkajs batches with
  * --no-java). Several payloads: each record gets one of them (Java: at random; kafkajs: in turn).
  */
-export async function produceFixed(ctx: BenchContext, topic: string, n: number, payload: string | string[], partitions = ctx.opts.partitions): Promise<void> {
+export async function produceFixed(ctx: BenchContext, topic: string, n: number, payload: string | string[], partitions = ctx.opts.partitions, javaProps: string[] = []): Promise<void> {
   const t0 = performance.now();
   const payloads = typeof payload === 'string' ? [payload] : payload;
-  if (ctx.opts.java) await javaProduce(ctx.brokers, topic, n, payloadFile(ctx, topic, payloads));
+  if (ctx.opts.java) await javaProduce(ctx.brokers, topic, n, payloadFile(ctx, topic, payloads), javaProps);
   else {
     const producer = ctx.kafka.producer();
     await producer.connect();
