@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// The `partita` command. Registers tsx's loader so TypeScript boot files,
-// consumers and Partita's own sources load without a build step, then runs the CLI.
-import { register } from 'tsx/esm/api';
+// The `partita` command: the compiled CLI (dist/). tsx is loaded only for a TypeScript
+// boot file (src/app/boot.ts), or in a checkout of the repository, which runs from src/.
+import { fromSource, useSource } from './source-mode.js';
 
-register();
-const { main } = await import('../src/cli/main.ts');
+if (fromSource) await useSource();
+const { main } = await import(fromSource ? '../src/cli/main.ts' : '../dist/cli/main.js');
 // Exit explicitly: after a timed-out shutdown, open sockets or threads must not keep the process alive.
 process.exit(await main(process.argv.slice(2)));

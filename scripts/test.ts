@@ -46,7 +46,9 @@ function findTests(dir: string): string[] {
  * bench, chaos's two app processes with worker threads re-booting every second): alone, chaos
  * takes ~80 s; next to the fault and CLI tests it took 385 s of its 420 s limit.
  */
-const SATURATING = /(bench|commit-truth|chaos)\.test\.ts$/;
+const REGISTER = new URL('../bin/register.js', import.meta.url).href;
+// package: npm pack rebuilds dist/ in this checkout, which nothing else may do at the same time (the install scaffold's npm install links it).
+const SATURATING = /(bench|commit-truth|chaos|package)\.test\.ts$/;
 /** What runs on the other Node versions besides the unit tests. */
 const SMOKE = 'test/integration/compressed-topics.test.ts';
 
@@ -90,7 +92,8 @@ function runJob(job: Job, env: NodeJS.ProcessEnv): Promise<Outcome> {
     return Promise.resolve({ name: job.name, status: 'fail', seconds: 0 });
   }
   // --test-force-exit: a file whose tests are done does not wait on handles left open.
-  const args = ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-force-exit', ...job.files];
+  // bin/register.js: tsx, and `import … from 'partita'` (examples, fixtures) resolves to src/ like the tests' own imports.
+  const args = ['--import', REGISTER, '--test', '--test-reporter=spec', '--test-force-exit', ...job.files];
   const since = Date.now();
   return new Promise((resolve) => {
     const child = spawn(job.node ?? process.execPath, args, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });

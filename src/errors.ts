@@ -7,8 +7,9 @@
 
 export const ErrorCodes = {
   CONFIG_INVALID: 'The app config or routes failed validation; `problems` lists every issue with its path.',
-  BOOT_FILE_NOT_FOUND: 'The boot file given with --boot (default partita.config.ts) does not exist.',
+  BOOT_FILE_NOT_FOUND: 'The boot file given with --boot (default: partita.config.ts, .mts, .js or .mjs) does not exist.',
   BOOT_FILE_INVALID: 'The boot file could not be imported, or its default export is not createApp(...).',
+  BOOT_FILE_NEEDS_TSX: 'The boot file is TypeScript and tsx (an optional peer dependency) is not installed.',
   UNKNOWN_CONSUMER_GROUP: '--consumer-groups named a group that the routes do not define.',
   NO_ACTIVE_ROUTES: 'The selected consumer groups have no active topic to consume.',
   PAYLOAD_INVALID: 'A message payload could not be deserialized (thrown only when `message.payload` is read).',
@@ -67,7 +68,7 @@ export class ConfigError extends PartitaError {
 }
 
 export class BootFileError extends PartitaError {
-  constructor(code: 'BOOT_FILE_NOT_FOUND' | 'BOOT_FILE_INVALID', message: string, cause?: unknown) {
+  constructor(code: 'BOOT_FILE_NOT_FOUND' | 'BOOT_FILE_INVALID' | 'BOOT_FILE_NEEDS_TSX', message: string, cause?: unknown) {
     super(code, message, { cause });
   }
 }

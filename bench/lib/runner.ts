@@ -20,7 +20,8 @@ const CONTENDER = join(ROOT, 'bench/lib/contender.ts');
 /** Runs one contender in its own process; `onJoined` runs once it joined its group (latency: start producing then). */
 export function runContender(label: string, spec: ContenderSpec, onJoined?: () => Promise<void>, profileDir?: string): Promise<ContenderResult> {
   const bar = progressBar(label, spec.expect);
-  const args = ['--import', 'tsx', ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), CONTENDER, JSON.stringify(spec)];
+  // bin/register.js: tsx, and the app's `import … from 'partita'` resolves to the same sources as the contender's.
+  const args = ['--import', join(ROOT, 'bin/register.js'), ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), CONTENDER, JSON.stringify(spec)];
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let result: ContenderResult | undefined;

@@ -1,7 +1,9 @@
 /**
  * Loads a boot file (`export default createApp({...})`) by path. Used by the
  * CLI on the main thread and by every worker thread, so both see the same
- * routes and the same consumer classes. `.ts` works through tsx's loader.
+ * routes and the same consumer classes. A JavaScript boot file loads with
+ * plain Node; a TypeScript one (.ts, .mts, .cts) through tsx, an optional
+ * peer dependency registered here on first need (on each thread).
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -10,16 +12,40 @@ import { BootFileError, ConfigError } from '../errors.ts';
 import { isApp, type App } from './app.ts';
 
 export const DEFAULT_BOOT_FILE = 'partita.config.ts';
+/** Looked for in this order when no --boot is given. */
+export const DEFAULT_BOOT_FILES = [DEFAULT_BOOT_FILE, 'partita.config.mts', 'partita.config.js', 'partita.config.mjs'];
 
 export function resolveBootFile(file: string | undefined, cwd = process.cwd()): string {
-  const path = resolve(cwd, file ?? DEFAULT_BOOT_FILE);
-  if (!existsSync(path)) {
-    throw new BootFileError('BOOT_FILE_NOT_FOUND', `Boot file not found: ${path}${file ? '' : ` (pass --boot FILE or create ${DEFAULT_BOOT_FILE})`}`);
+  const candidates = file ? [file] : DEFAULT_BOOT_FILES;
+  const path = candidates.map((f) => resolve(cwd, f)).find((p) => existsSync(p));
+  if (!path) {
+    throw new BootFileError('BOOT_FILE_NOT_FOUND', file ? `Boot file not found: ${resolve(cwd, file)}` : `No boot file in ${cwd}: pass --boot FILE or create one of ${DEFAULT_BOOT_FILES.join(', ')}`);
   }
   return path;
 }
 
+const TYPESCRIPT = /\.[mc]?ts$/;
+/** Set by whoever registered tsx on this thread (the checkout's bin/source-mode.js, or below). */
+const TSX_REGISTERED = Symbol.for('partita.tsx-registered');
+
+/** Registers tsx on this thread when a TypeScript boot file needs it and nothing registered it yet. */
+async function loadTypeScript(bootFile: string): Promise<void> {
+  const g = globalThis as { [TSX_REGISTERED]?: boolean };
+  if (!TYPESCRIPT.test(bootFile) || g[TSX_REGISTERED]) return;
+  let tsx: typeof import('tsx/esm/api');
+  try {
+    tsx = await import('tsx/esm/api');
+  } catch (err) {
+    // Node 22.18+ and 24 strip types themselves (erasable syntax only): let it try.
+    if ((process.features as { typescript?: unknown }).typescript) return;
+    throw new BootFileError('BOOT_FILE_NEEDS_TSX', `Boot file ${bootFile} is TypeScript, and loading it needs tsx, which is not installed: run \`npm install tsx\` (or compile the app to JavaScript and pass the .js boot file)`, err);
+  }
+  tsx.register();
+  g[TSX_REGISTERED] = true;
+}
+
 export async function loadApp(bootFile: string): Promise<App> {
+  await loadTypeScript(bootFile);
   let mod: { default?: unknown };
   try {
     mod = (await import(pathToFileURL(bootFile).href)) as { default?: unknown };

@@ -104,7 +104,7 @@ function versionOf(pkg: string): string {
 }
 
 /** `partita info`: versions, then the resolved config with secrets masked. */
-export function describeInfo(app: App, bootFile: string, kafkaVersion: string): string[] {
+export function describeInfo(app: App, bootFile: string, kafkaVersion: string | undefined): string[] {
   const own = require('../../package.json') as { version: string };
   const versions: Array<[string, string]> = [
     ['partita', own.version],
@@ -114,7 +114,8 @@ export function describeInfo(app: App, bootFile: string, kafkaVersion: string): 
     ['msgpackr', versionOf('msgpackr')],
     ['prom-client', versionOf('prom-client')],
     ['fastify', versionOf('fastify')],
-    ['local Kafka (scripts/kafka)', kafkaVersion],
+    // Only in a checkout of the repository (its local-broker scripts).
+    ...(kafkaVersion ? [['local Kafka (scripts/kafka)', kafkaVersion] as [string, string]] : []),
   ];
   const width = Math.max(...versions.map(([k]) => k.length));
   return [

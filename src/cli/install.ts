@@ -33,6 +33,8 @@ export function scaffoldFiles(name: string, partitaSpec: string): Record<string,
           test: 'node --import partita/register --test test/users.test.ts',
         },
         dependencies: { partita: partitaSpec },
+        // The app is TypeScript: tsx loads it (an optional peer dependency of partita).
+        devDependencies: { tsx: '^4.19.0' },
       },
       null,
       2,

@@ -227,7 +227,7 @@ function print(lines: string[]): number {
   return 0;
 }
 
-const BOOT_HELP = 'boot file exporting createApp(...)';
+const BOOT_HELP = 'boot file exporting createApp(...) (default: the first of partita.config.ts, .mts, .js, .mjs)';
 
 export function buildProgram(): Command {
   const program = new Command('partita')
@@ -239,7 +239,7 @@ export function buildProgram(): Command {
     program
       .command(name)
       .description(description)
-      .option('-b, --boot <file>', BOOT_HELP, 'partita.config.ts')
+      .option('-b, --boot <file>', BOOT_HELP)
       .action(async function (this: Command) {
         this.setOptionValue('exitCode', await run.call(this));
       });
@@ -251,8 +251,10 @@ export function buildProgram(): Command {
   });
   command('info', 'versions and the resolved config (secrets masked)', function () {
     return withApp(this.opts().boot, async (app, bootFile) => {
-      const { KAFKA_VERSION } = await import('../../scripts/kafka/broker.ts');
-      return print(describeInfo(app, bootFile, KAFKA_VERSION));
+      // The local-broker scripts exist only in a checkout of the repository, not in the package.
+      const scripts: string = '../../scripts/kafka/version.ts';
+      const kafkaVersion = await import(scripts).then((m: { KAFKA_VERSION: string }) => m.KAFKA_VERSION, () => undefined);
+      return print(describeInfo(app, bootFile, kafkaVersion));
     });
   });
   command('console', 'a REPL with the app loaded (app, producer, routes)', function () {
@@ -266,7 +268,7 @@ export function buildProgram(): Command {
     topics
       .command(name)
       .description(description)
-      .option('-b, --boot <file>', BOOT_HELP, 'partita.config.ts')
+      .option('-b, --boot <file>', BOOT_HELP)
       .action(async function (this: Command) {
         this.setOptionValue(
           'exitCode',
@@ -301,7 +303,7 @@ export function buildProgram(): Command {
   program
     .command('server')
     .description('run the consumer groups declared in the boot file')
-    .option('-b, --boot <file>', 'boot file exporting createApp(...)', 'partita.config.ts')
+    .option('-b, --boot <file>', BOOT_HELP)
     .option('-g, --consumer-groups <names...>', 'run only these consumer groups (default: all)')
     .option('--http-port <port>', 'port of /metrics /health /ready /status (0: any free port; env PARTITA_HTTP_PORT; default: config http.port, 9394)')
     .option('--http-host <host>', 'address to bind (env PARTITA_HTTP_HOST; default: config http.host, 127.0.0.1)')
