@@ -3,10 +3,10 @@
  * even while starting), 1 runtime or config failure, 2 usage error (unknown
  * command/option, unknown consumer group), 130 forced exit on a second signal.
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { loadApp, resolveBootFile } from '../app/boot.ts';
 import { PartitaError, UnknownConsumerGroupError, UsageError } from '../errors.ts';
-import { createLogger } from '../logger.ts';
+import { createLogger, LOG_FORMATS, logFormat, type LogFormat } from '../logger.ts';
 import { Server, selectGroups } from '../main/server.ts';
 import { startHttpServer, type HttpServer } from '../http/http-server.ts';
 import { resolve as resolvePath } from 'node:path';
@@ -24,6 +24,7 @@ interface ServerCliOptions {
   http?: boolean;
   httpPort?: string;
   httpHost?: string;
+  logFormat?: LogFormat;
 }
 
 /** --http-port / PARTITA_HTTP_PORT as a port number, or a usage error. */
@@ -62,6 +63,8 @@ function fail(err: unknown): number {
  * killed us, which it did not.
  */
 async function serverCommand(opts: ServerCliOptions): Promise<number> {
+  // Settled once, here: worker threads (never on a terminal) inherit it and log the same way.
+  process.env.PARTITA_LOG_FORMAT = opts.logFormat ?? logFormat();
   const logger = createLogger();
   const since = Date.now();
   let state: 'starting' | 'aborting' | 'running' | 'stopping' = 'starting';
@@ -308,6 +311,7 @@ export function buildProgram(): Command {
     .option('--http-port <port>', 'port of /metrics /health /ready /status (0: any free port; env PARTITA_HTTP_PORT; default: config http.port, 9394)')
     .option('--http-host <host>', 'address to bind (env PARTITA_HTTP_HOST; default: config http.host, 127.0.0.1)')
     .option('--no-http', 'do not start the HTTP endpoint')
+    .addOption(new Option('--log-format <format>', 'log lines as JSON or human-readable (env PARTITA_LOG_FORMAT; default: pretty on a terminal, JSON otherwise)').choices(LOG_FORMATS))
     .action(async function (this: Command) {
       this.setOptionValue('exitCode', await serverCommand(this.opts<ServerCliOptions>()));
     });

@@ -2,6 +2,7 @@
  * The kafkajs client every part of Partita connects with (brokers, TLS, SASL,
  * timeouts, retry budget), its log lines routed into pino.
  */
+import { createRequire } from 'node:module';
 import kafkajs, { type Kafka as KafkajsClient, type Producer as KafkajsProducer, type SASLOptions } from 'kafkajs';
 import type { ResolvedKafkaConfig } from './types.ts';
 import type { Logger } from '../logger.ts';
@@ -11,16 +12,38 @@ const { Kafka, logLevel, Partitioners } = kafkajs;
 
 export type { KafkajsProducer };
 
-/** Routes kafkajs's own log lines into pino (warnings and errors only). */
+// The messages of the protocol errors kafkajs retries itself (COORDINATOR_NOT_AVAILABLE,
+// COORDINATOR_LOAD_IN_PROGRESS, NOT_COORDINATOR, LEADER_NOT_AVAILABLE, …), from its own table.
+const { errorCodes } = createRequire(import.meta.url)('kafkajs/src/protocol/error.js') as { errorCodes: Array<{ message: string; retriable: boolean }> };
+// kafkajs's line for a failed response: `Response GroupCoordinator(key: 10, version: 2)`.
+const RESPONSE = /^(?:\[\w+\] )?Response \w+\(key: \d+/;
+const RETRIABLE = new Set(errorCodes.filter((e) => e.retriable).map((e) => e.message));
+
+/**
+ * The pino level for one kafkajs log line, or null to drop it. kafkajs logs
+ * every failed response at ERROR, including the transient ones it retries
+ * (a group coordinator that is not available yet, or still loading, in the
+ * first seconds of a broker): those are debug lines while retrying goes on —
+ * if the retries run out, the failure surfaces as Partita's own error
+ * (BROKER_UNREACHABLE, FETCHER_CRASHED, …).
+ */
+export function kafkajsLogLevel(level: number, log: { message?: string; error?: unknown }): 'error' | 'warn' | 'debug' | null {
+  // Our idempotent producers keep a bounded retry budget on purpose (a failed write fails its
+  // batch, which is retried: at least once); kafkajs's warning about it is noise here.
+  if (log.message?.startsWith('Limiting retries for the idempotent producer')) return null;
+  if (level === logLevel.ERROR) return RESPONSE.test(log.message ?? '') && typeof log.error === 'string' && RETRIABLE.has(log.error) ? 'debug' : 'error';
+  if (level === logLevel.WARN) return 'warn';
+  return null;
+}
+
+/** Routes kafkajs's own log lines into pino (warnings and errors, transient ones lowered). */
 function kafkajsLogCreator(logger: Logger) {
   return () =>
     ({ level, log }: { level: number; log: { message: string } & Record<string, unknown> }) => {
+      const to = kafkajsLogLevel(level, log);
+      if (to === null) return;
       const { message, ...extra } = log;
-      // Our idempotent producers keep a bounded retry budget on purpose (a failed write fails its
-      // batch, which is retried: at least once); kafkajs's warning about it is noise here.
-      if (message?.startsWith('Limiting retries for the idempotent producer')) return;
-      if (level === logLevel.ERROR) logger.error({ kafkajs: extra }, message);
-      else if (level === logLevel.WARN) logger.warn({ kafkajs: extra }, message);
+      logger[to]({ kafkajs: extra }, message);
     };
 }
 
