@@ -3,12 +3,24 @@
  * directory — boot file, a consumer with a responder, a test against a real
  * broker, README — so that `npm install && npx partita server` runs it.
  */
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InstallError } from '../errors.ts';
 
 const PARTITA_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/**
+ * What the scaffold depends on by default: from a checkout of the repository
+ * (sources next to this file) a link to that checkout; from the installed
+ * package the registry release it is (`^<version>`). `--partita SPEC` picks
+ * anything npm understands (a tarball, a git URL, a version).
+ */
+export function defaultPartitaSpec(): string {
+  if (existsSync(join(PARTITA_ROOT, 'src/index.ts'))) return `file:${PARTITA_ROOT}`;
+  const { version } = JSON.parse(readFileSync(join(PARTITA_ROOT, 'package.json'), 'utf8')) as { version: string };
+  return `^${version}`;
+}
 
 function packageName(dir: string): string {
   const n = basename(dir).toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[._-]+/, '');
@@ -130,7 +142,7 @@ test('a premium user is answered on users_created and users_premium_created', { 
     '.gitignore': 'node_modules/\n',
     'README.md': `# ${name}
 
-A [Partita](${PARTITA_ROOT}) app: \`users\` → \`UsersConsumer\` → \`UsersResponder\` →
+A [Partita](https://www.npmjs.com/package/partita) app: \`users\` → \`UsersConsumer\` → \`UsersResponder\` →
 \`users_created\` (always) and \`users_premium_created\` (premium users only).
 
 \`\`\`sh
@@ -147,7 +159,7 @@ npm test                       # the app against the real broker
 }
 
 /** Writes the scaffold; refuses a non-empty directory. Returns the files written. */
-export function install(dir: string, partitaSpec = `file:${PARTITA_ROOT}`): string[] {
+export function install(dir: string, partitaSpec = defaultPartitaSpec()): string[] {
   const target = resolve(dir);
   if (existsSync(target)) {
     const entries = readdirSync(target);

@@ -293,10 +293,12 @@ export function buildProgram(): Command {
     .command('install')
     .description('scaffold a new app (boot file, consumer, responder, test, README) into an empty directory')
     .argument('[dir]', 'target directory (created if missing)', '.')
+    .option('--partita <spec>', "the app's partita dependency, anything npm installs (default: this checkout as file:, or ^<this version>)")
     .action(async function (this: Command, dir: string) {
       let code = 0;
       try {
-        const files = install(dir);
+        const spec = this.opts<{ partita?: string }>().partita;
+        const files = spec ? install(dir, spec) : install(dir);
         print([`created ${files.length} files in ${resolvePath(dir)}:`, ...files.map((f) => `  ${f}`), '', 'next: npm install && npx partita topics create && npx partita server']);
       } catch (err) {
         code = fail(err);

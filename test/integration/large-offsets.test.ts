@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { createTopic, kafka, produceIds, waitFor } from '../helpers/kafka.ts';
 import { consumeAll, idStats } from '../helpers/app.ts';
 import { clusterDir, nodeDir } from '../../scripts/kafka/layout.ts';
-import { startCluster, startNode, stopCluster, stopNode } from '../../scripts/kafka/broker.ts';
+import { startCluster, stopCluster, stopNode } from '../../scripts/kafka/broker.ts';
 
 const port = 19900; // controllers on port + 100: clear of every other test cluster
 const SHIFT = 2 ** 32;
@@ -45,7 +45,8 @@ test('offsets above 2^32 served by a real broker: exact offsets delivered, the e
     writeFileSync(join(dir, `${String(SHIFT).padStart(20, '0')}.log`), shiftSegment(readFileSync(first), SHIFT));
     // The old segment, its indexes (rebuilt on recovery), producer snapshots and leader epochs all name the old offsets.
     for (const f of readdirSync(dir)) if (/^0{20}\.|\.snapshot$|^leader-epoch-checkpoint$/.test(f)) rmSync(join(dir, f));
-    await startNode({ nodes: 1, port, index: 0, heapMb: 384 });
+    // startCluster (not startNode): it waits until the broker answers, which takes longer on a loaded machine (recovery).
+    await startCluster({ nodes: 1, port, heapMb: 384 });
 
     const admin = kafka().admin();
     await admin.connect();

@@ -9,7 +9,9 @@
  *  (b) a TypeScript app type-checks against the published .d.ts with
  *      moduleResolution nodenext and bundler, and a wrong config is a type error;
  *  (c) a TypeScript boot file needs tsx: without it BOOT_FILE_NEEDS_TSX (where
- *      Node cannot strip types itself), with it the server consumes every id.
+ *      Node cannot strip types itself), with it the server consumes every id;
+ *  (e) `partita install` from the package scaffolds an app on the tarball
+ *      (`--partita file:…tgz`), whose npm install and own test pass against the broker.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -155,6 +157,20 @@ test('the packed package: compiled only; a plain-JS app consumes without tsx; ty
     const ts = await serve(app, ['--boot', 'partita.config.ts'], topic, produced);
     assert.deepEqual([...ts.ids].sort((a, b) => a - b), produced, `every id consumed by the TypeScript app\n${ts.output.slice(-2000)}`);
     assert.equal(ts.code, 0, `clean stop\n${ts.output.slice(-2000)}`);
+
+    // (e) The scaffold, from the installed package, depending on the tarball.
+    const scaffold = join(work, 'scaffold');
+    const made = run(process.execPath, [join(app, 'node_modules/partita/bin/partita.js'), 'install', scaffold, '--partita', `file:${tarball}`], app);
+    assert.equal(made.code, 0, made.out);
+    const manifest = JSON.parse(readFileSync(join(scaffold, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+    assert.equal(manifest.dependencies.partita, `file:${tarball}`);
+    assert.ok(manifest.devDependencies.tsx, 'the TypeScript scaffold depends on tsx');
+    const scaffoldInstall = run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], scaffold, 300_000);
+    assert.equal(scaffoldInstall.code, 0, scaffoldInstall.out);
+    assert.ok(!readdirSync(join(scaffold, 'node_modules/partita')).includes('src'), 'the scaffold runs the packed package, not this checkout');
+    const scaffoldTest = run('npm', ['test'], scaffold, 240_000);
+    assert.equal(scaffoldTest.code, 0, scaffoldTest.out);
+    assert.match(scaffoldTest.out, /pass 1/);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
