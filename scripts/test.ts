@@ -24,7 +24,7 @@
  * Environment: TEST_CONCURRENCY (3), TEST_FILE_LIMIT_S (900 per file),
  * TEST_TOTAL_LIMIT_S (3600 for the whole run), TEST_NODE_VERSIONS ("22,24").
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -49,6 +49,18 @@ function findTests(dir: string): string[] {
 const REGISTER = new URL('../bin/register.js', import.meta.url).href;
 // package: npm pack rebuilds dist/ in this checkout, which nothing else may do at the same time (the install scaffold's npm install links it).
 const SATURATING = /(bench|commit-truth|chaos|package)\.test\.ts$/;
+/** Files that need programs outside npm, and the one line that says how to get them. */
+const NEEDS: Array<{ file: RegExp; programs: string[]; install: string }> = [
+  { file: /observability\.test\.ts$/, programs: ['prometheus', 'promtool'], install: 'apt-get install prometheus (Debian/Ubuntu; .ci/run does it): the test scrapes Partita with a real Prometheus and lints with promtool' },
+];
+
+/** Why `file` cannot run on this machine, or undefined. */
+function missingPrograms(file: string): string | undefined {
+  const need = NEEDS.find((n) => n.file.test(file));
+  const missing = need?.programs.filter((p) => spawnSync(p, ['--version'], { stdio: 'ignore' }).error);
+  return missing && missing.length > 0 ? `${missing.join(' and ')} not installed: ${need!.install}` : undefined;
+}
+
 /** What runs on the other Node versions besides the unit tests. */
 const SMOKE = 'test/integration/compressed-topics.test.ts';
 
@@ -161,7 +173,10 @@ async function main(): Promise<number> {
     const integration = files.filter((f) => f.includes('integration'));
     const jobs: Job[] = [
       ...(unit.length > 0 ? [{ name: unit.length === 1 ? unit[0]! : `unit tests (${unit.length} files)`, files: unit }] : []),
-      ...integration.map((f) => ({ name: f, files: [f] })),
+      ...integration.map((f) => {
+        const cannot = missingPrograms(f);
+        return { name: f, files: [f], ...(cannot ? { cannot } : {}) };
+      }),
     ];
     // Integration tests mostly wait on the broker, so a few files run side by side even on 2 cores.
     // CPU-saturating files run alone afterwards, one at a time: next to the fault tests they

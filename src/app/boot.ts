@@ -5,8 +5,8 @@
  * plain Node; a TypeScript one (.ts, .mts, .cts) through tsx, an optional
  * peer dependency registered here on first need (on each thread).
  */
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BootFileError, ConfigError } from '../errors.ts';
 import { isApp, type App } from './app.ts';
@@ -44,6 +44,32 @@ async function loadTypeScript(bootFile: string): Promise<void> {
   g[TSX_REGISTERED] = true;
 }
 
+/** The nearest package.json above `file`, and whether it declares "type": "module". */
+function packageScope(file: string): { path: string | undefined; esm: boolean } {
+  for (let dir = dirname(file); ; dir = dirname(dir)) {
+    const path = join(dir, 'package.json');
+    if (existsSync(path)) {
+      try {
+        return { path, esm: (JSON.parse(readFileSync(path, 'utf8')) as { type?: string }).type === 'module' };
+      } catch {
+        return { path, esm: false };
+      }
+    }
+    if (dirname(dir) === dir) return { path: undefined, esm: false };
+  }
+}
+
+const LOADED_AS_COMMONJS = /require\(\) (?:of )?ES Module|Cannot use import statement outside a module|ERR_REQUIRE_ESM|ERR_REQUIRE_CYCLE_MODULE/;
+
+/** What to do when a .ts/.js boot file failed because it was loaded as CommonJS (its package.json lacks "type": "module"). */
+function commonJsHint(bootFile: string, err: unknown): string {
+  if (!/\.(?:ts|js)$/.test(bootFile) || !LOADED_AS_COMMONJS.test(`${(err as { code?: string })?.code ?? ''} ${(err as Error)?.message ?? ''}`)) return '';
+  const scope = packageScope(bootFile);
+  if (scope.esm) return '';
+  const where = scope.path ? `${scope.path} does not declare "type": "module"` : 'no package.json above it declares "type": "module"';
+  return `. It was loaded as CommonJS because ${where}, and Partita is an ES module: add "type": "module" to ${scope.path ?? 'the package.json of your app'}, or rename the boot file to .mts / .mjs`;
+}
+
 export async function loadApp(bootFile: string): Promise<App> {
   await loadTypeScript(bootFile);
   let mod: { default?: unknown };
@@ -52,7 +78,9 @@ export async function loadApp(bootFile: string): Promise<App> {
   } catch (err) {
     // A config problem surfaces as is: its message lists every problem.
     if (err instanceof ConfigError) throw err;
-    throw new BootFileError('BOOT_FILE_INVALID', `Could not import boot file ${bootFile}: ${(err as Error)?.message ?? String(err)}`, err);
+    const hint = commonJsHint(bootFile, err);
+    const why = (err as Error)?.message ?? String(err);
+    throw new BootFileError('BOOT_FILE_INVALID', `Could not import boot file ${bootFile}: ${hint ? why.replace(/\.\s*$/, '') : why}${hint}`, err);
   }
   if (!isApp(mod.default)) {
     throw new BootFileError('BOOT_FILE_INVALID', `Boot file ${bootFile} must \`export default createApp({...})\`; its default export is ${mod.default === undefined ? 'missing' : typeof mod.default}`);
