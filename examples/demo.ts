@@ -13,6 +13,7 @@ import { Server, loadApp, startHttpServer } from '../src/index.ts';
 import { createLogger } from '../src/logger.ts';
 import { brokersFromEnvOrLocal, stopCluster } from '../scripts/kafka/broker.ts';
 import { createTopics } from '../src/app/topics.ts';
+import { signalPresses } from '../src/cli/signal-presses.ts';
 
 const { Kafka, logLevel } = kafkajs;
 const TOPIC = 'page_views';
@@ -105,6 +106,11 @@ async function stop(reason: string): Promise<void> {
   if (startedBroker) await stopCluster();
   process.exit(code);
 }
-process.on('SIGINT', () => void stop('Ctrl-C'));
-process.on('SIGTERM', () => void stop('SIGTERM'));
+// One Ctrl-C can arrive more than once (npm relays it): copies within half a second are the same press.
+const presses = signalPresses();
+const onSignal = (reason: string) => {
+  if (!presses().repeated) void stop(reason);
+};
+process.on('SIGINT', () => onSignal('Ctrl-C'));
+process.on('SIGTERM', () => onSignal('SIGTERM'));
 if (durationS !== undefined) setTimeout(() => void stop(`${durationS} s elapsed`), durationS * 1000);

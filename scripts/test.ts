@@ -47,8 +47,7 @@ function findTests(dir: string): string[] {
  * takes ~80 s; next to the fault and CLI tests it took 385 s of its 420 s limit.
  */
 const REGISTER = new URL('../bin/register.js', import.meta.url).href;
-// package: npm pack rebuilds dist/ in this checkout, which nothing else may do at the same time (the install scaffold's npm install links it).
-const SATURATING = /(bench|commit-truth|chaos|package)\.test\.ts$/;
+const SATURATING = /(bench|commit-truth|chaos)\.test\.ts$/;
 /** Files that need programs outside npm, and the one line that says how to get them. */
 const NEEDS: Array<{ file: RegExp; programs: string[]; install: string }> = [
   { file: /observability\.test\.ts$/, programs: ['prometheus', 'promtool'], install: 'apt-get install prometheus (Debian/Ubuntu; .ci/run does it): the test scrapes Partita with a real Prometheus and lints with promtool' },

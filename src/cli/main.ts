@@ -6,6 +6,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { loadApp, resolveBootFile } from '../app/boot.ts';
 import { PartitaError, UnknownConsumerGroupError, UsageError } from '../errors.ts';
+import { signalPresses } from './signal-presses.ts';
 import { createLogger, LOG_FORMATS, logFormat, type LogFormat } from '../logger.ts';
 import { Server, selectGroups } from '../main/server.ts';
 import { startHttpServer, type HttpServer } from '../http/http-server.ts';
@@ -71,15 +72,16 @@ async function serverCommand(opts: ServerCliOptions): Promise<number> {
   let waitingFor = 'the boot file to load';
   let server: Server | undefined;
   let http: HttpServer | undefined;
-  let signals = 0;
+  const presses = signalPresses();
   let requestStop!: (signal: NodeJS.Signals) => void;
   const stopRequested = new Promise<NodeJS.Signals>((resolve) => (requestStop = resolve));
   let fatal!: () => void;
   const crashed = new Promise<'crashed'>((resolve) => (fatal = () => resolve('crashed')));
 
   const onSignal = (signal: NodeJS.Signals) => {
-    signals += 1;
-    if (signals > 1) {
+    const press = presses();
+    if (press.repeated) return; // the same Ctrl-C, relayed by npm/npx/tsx (see signal-presses.ts)
+    if (press.count > 1) {
       const still = server ? server.busy() : [`start (waiting for ${waitingFor})`];
       logger.error({ signal, state, stillRunning: still }, `forced exit on second ${signal}; still running: ${still.join(', ') || 'nothing'}`);
       process.exit(130);

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createTopic, produceIds, unique, waitFor } from '../helpers/kafka.ts';
 import { idStats, messageRecords, readRecords, startAppProcess, tempFile } from '../helpers/app.ts';
+import { SAME_PRESS_MS } from '../../src/cli/signal-presses.ts';
 
 test('SIGTERM commits processed work; a restart re-delivers none of it', { timeout: 120_000 }, async () => {
   const topic = unique('graceful');
@@ -42,7 +43,7 @@ test('SIGTERM commits processed work; a restart re-delivers none of it', { timeo
   assert.deepEqual([...distinct].sort((a, b) => a - b), produced);
 });
 
-test('a second signal forces exit 130 and says what was still running; a stuck batch hits shutdownTimeoutMs (exit 1)', { timeout: 120_000 }, async () => {
+test('a second signal forces exit 130 and says what was still running (a copy within 500 ms is the same press); a stuck batch hits shutdownTimeoutMs (exit 1)', { timeout: 120_000 }, async () => {
   const topic = unique('stuck');
   await createTopic(topic, 1);
   await produceIds(topic, 0, 10);
@@ -53,6 +54,11 @@ test('a second signal forces exit 130 and says what was still running; a stuck b
   await sleep(1000); // the batch is now sleeping inside consume()
   forced.child.kill('SIGTERM');
   await waitFor(() => /shutting down gracefully/.test(forced.output()), 'first signal logged', 10_000);
+  // A copy right after (as npm relays one Ctrl-C) is the same press: no forced exit.
+  forced.child.kill('SIGINT');
+  await sleep(SAME_PRESS_MS + 200);
+  assert.equal(forced.child.exitCode, null, 'a relayed copy of the signal does not force the exit');
+  assert.doesNotMatch(forced.output(), /forced exit/);
   forced.child.kill('SIGTERM');
   const f = await forced.exited;
   assert.equal(f.code, 130);

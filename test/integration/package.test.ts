@@ -16,7 +16,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { brokers, createTopic, produceIds, unique, waitFor } from '../helpers/kafka.ts';
@@ -96,8 +96,12 @@ async function serve(cwd: string, args: string[], topic: string, expected: numbe
 test('the packed package: compiled only; a plain-JS app consumes without tsx; types check under nodenext and bundler; a TypeScript boot file runs with tsx', { timeout: 600_000 }, async () => {
   const work = mkdtempSync(join(tmpdir(), 'partita-package-'));
   try {
-    // (d) npm pack builds dist/ (prepack) and packs what `files` names.
-    const packed = run('npm', ['pack', '--pack-destination', work, '--loglevel=error'], ROOT);
+    // (d) npm pack builds dist/ (prepack) and packs what `files` names. It runs in a copy of what the
+    // build and `files` read, so this checkout's own dist/ is never rebuilt under other tests' feet.
+    const source = join(work, 'source');
+    for (const entry of ['package.json', 'README.md', 'tsconfig.json', 'tsconfig.build.json', 'src', 'bin', 'grafana', 'scripts/build.ts']) cpSync(join(ROOT, entry), join(source, entry), { recursive: true });
+    symlinkSync(join(ROOT, 'node_modules'), join(source, 'node_modules'), 'dir');
+    const packed = run('npm', ['pack', '--pack-destination', work, '--loglevel=error'], source);
     assert.equal(packed.code, 0, packed.out);
     const tarball = join(work, readdirSync(work).find((f) => f.endsWith('.tgz'))!);
     const files = run('tar', ['tzf', tarball], work).out.split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));

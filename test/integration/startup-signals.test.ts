@@ -18,6 +18,7 @@ import { connect, createServer, type AddressInfo, type Server as NetServer, type
 import { setTimeout as sleep } from 'node:timers/promises';
 import { brokers, createTopic, unique, waitFor } from '../helpers/kafka.ts';
 import { httpUrlOf, startAppProcess, type AppProcess } from '../helpers/app.ts';
+import { SAME_PRESS_MS } from '../../src/cli/signal-presses.ts';
 
 /** Accepts Kafka connections and holds them, unread, until release() pipes them to a real broker or close() drops them. */
 class HoldingBroker {
@@ -183,6 +184,7 @@ test('a second signal while aborting the start forces exit 130 and says what it 
   try {
     p.child.kill('SIGTERM');
     await waitFor(() => /aborting the start/.test(p.output()), 'the first signal logged', 10_000);
+    await sleep(SAME_PRESS_MS + 100); // a deliberate second press, not a relayed copy of the first
     p.child.kill('SIGINT');
     const code = await exitWithin(p, 10_000);
     assert.equal(code, 130, p.output().slice(-3000));

@@ -1,0 +1,62 @@
+/**
+ * One Ctrl-C in a real terminal stops gracefully, also with every core busy.
+ * `script` (util-linux) runs the command on a pseudo-terminal; writing ^C to
+ * it is what a keyboard does: the terminal sends SIGINT to the whole
+ * foreground process group (npm, and node under it), and npm relays it to its
+ * child once more. Only a deliberate second press, later, forces the exit.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createTopic, produceIds, unique, waitFor } from '../helpers/kafka.ts';
+import { RECORDING_BOOT, ROOT, tempFile } from '../helpers/app.ts';
+
+/** Runs `command` on a pseudo-terminal; returns its output so far, a Ctrl-C key and its exit code. */
+function inTerminal(command: string, env: Record<string, string>) {
+  const child = spawn('script', ['-qefc', command, '/dev/null'], { cwd: ROOT, env: { ...process.env, NODE_TEST_CONTEXT: undefined, ...env }, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  return { child, output: () => out, ctrlC: () => child.stdin!.write('\x03'), exited };
+}
+
+/** Both cores busy for the length of a test, as on the loaded machine where one press used to force. */
+function loadCpus(): ChildProcess[] {
+  return [0, 1].map(() => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+}
+
+/** `codes`: the acceptable exit codes of the command (npm exits 130 itself after an interrupted script, whatever the script did). */
+async function oneCtrlC(command: string, env: Record<string, string>, running: RegExp, stopped: RegExp, codes = [0]): Promise<void> {
+  const load = loadCpus();
+  const t = inTerminal(command, env);
+  try {
+    await waitFor(() => running.test(t.output()), `${command} running`, 90_000, 200);
+    t.ctrlC();
+    const timer = setTimeout(() => process.kill(-t.child.pid!, 'SIGKILL'), 60_000);
+    const code = await t.exited;
+    clearTimeout(timer);
+    assert.doesNotMatch(t.output(), /forced exit/, `one Ctrl-C must not force:\n${t.output().slice(-3000)}`);
+    assert.match(t.output(), stopped, t.output().slice(-3000));
+    assert.ok(codes.includes(code!), `exit ${code}\n${t.output().slice(-3000)}`);
+  } finally {
+    for (const l of load) l.kill('SIGKILL');
+    try {
+      process.kill(-t.child.pid!, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+}
+
+test('partita server on a terminal, both cores busy: one Ctrl-C stops it gracefully (exit 0)', { timeout: 180_000 }, async () => {
+  const topic = unique('ctrl-c');
+  await createTopic(topic, 2);
+  await produceIds(topic, 0, 200);
+  const env = { PARTITA_TEST_TOPIC: topic, PARTITA_TEST_GROUP: unique('ctrl-c-group'), PARTITA_TEST_OUT: tempFile('records.jsonl'), PARTITA_HTTP_PORT: '0' };
+  await oneCtrlC(`node bin/partita.js server --boot ${RECORDING_BOOT}`, env, /joined consumer group/, /partita server stopped/);
+});
+
+test('npm run demo on a terminal, both cores busy: one Ctrl-C (npm relays it once more) stops it cleanly', { timeout: 180_000 }, async () => {
+  await oneCtrlC('npm run demo', {}, /msg\/s|processed/, /app stopped cleanly/, [0, 130]);
+});
