@@ -47,7 +47,8 @@ function findTests(dir: string): string[] {
  * takes ~80 s; next to the fault and CLI tests it took 385 s of its 420 s limit.
  */
 const REGISTER = new URL('../bin/register.js', import.meta.url).href;
-const SATURATING = /(bench|commit-truth|chaos)\.test\.ts$/;
+// ctrl-c loads both cores on purpose for its 20 s.
+const SATURATING = /(bench|commit-truth|chaos|ctrl-c)\.test\.ts$/;
 /** Files that need programs outside npm, and the one line that says how to get them. */
 const NEEDS: Array<{ file: RegExp; programs: string[]; install: string }> = [
   { file: /observability\.test\.ts$/, programs: ['prometheus', 'promtool'], install: 'apt-get install prometheus (Debian/Ubuntu; .ci/run does it): the test scrapes Partita with a real Prometheus and lints with promtool' },
