@@ -15,15 +15,34 @@ import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import { brokersFromEnvOrLocal, KAFKA_VERSION, stopCluster } from '../scripts/kafka/broker.ts';
 import { parseOptions } from './lib/options.ts';
+import { runningContenders } from './lib/runner.ts';
+import { signalPresses } from '../src/cli/signal-presses.ts';
 import { machine, svgChart, table, type BenchDocument } from './lib/report.ts';
 import type { BenchContext } from './lib/scenario.ts';
 import { SCENARIOS } from './scenarios/index.ts';
 
 const opts = parseOptions(SCENARIOS.map((s) => s.name));
 const runId = Date.now().toString(36);
+let brokerStartedHere = false;
+
+// Ctrl-C (once: relayed copies within 500 ms are the same press) or SIGTERM: end the contender
+// that runs, stop the broker this run started, exit 130. Without it Node would exit at once and
+// leave a broker it started running.
+const presses = signalPresses();
+const interrupted = (signal: NodeJS.Signals) => {
+  if (presses().repeated) return;
+  console.error(`\n${signal}: stopping the bench${brokerStartedHere ? ' and the broker it started' : ''} ...`);
+  for (const c of runningContenders) c.kill('SIGKILL');
+  void (brokerStartedHere ? stopCluster() : Promise.resolve()).finally(() => {
+    console.error('bench interrupted: nothing left running');
+    process.exit(130);
+  });
+};
+process.on('SIGINT', interrupted).on('SIGTERM', interrupted);
 
 async function main(): Promise<void> {
   const { brokers, started: startedBroker } = await brokersFromEnvOrLocal((l) => console.error(l));
+  brokerStartedHere = startedBroker;
   const kafka = new kafkajs.Kafka({ clientId: 'partita-bench', brokers, logLevel: kafkajs.logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();

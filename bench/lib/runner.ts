@@ -5,7 +5,7 @@
  * pool × each worker count, optionally Java), turned into report rows with
  * ratios against a baseline row.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ContenderResult, ContenderSpec } from './contender.ts';
@@ -17,6 +17,9 @@ import type { BenchContext } from './scenario.ts';
 
 const CONTENDER = join(ROOT, 'bench/lib/contender.ts');
 
+/** Contender processes running now (an interrupted bench ends them). */
+export const runningContenders = new Set<ChildProcess>();
+
 /** Runs one contender in its own process; `onJoined` runs once it joined its group (latency: start producing then). */
 export function runContender(label: string, spec: ContenderSpec, onJoined?: () => Promise<void>, profileDir?: string): Promise<ContenderResult> {
   const bar = progressBar(label, spec.expect);
@@ -24,6 +27,8 @@ export function runContender(label: string, spec: ContenderSpec, onJoined?: () =
   const args = ['--import', join(ROOT, 'bin/register.js'), ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), CONTENDER, JSON.stringify(spec)];
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    runningContenders.add(child);
+    child.once('exit', () => runningContenders.delete(child));
     let result: ContenderResult | undefined;
     let err = '';
     let buf = '';

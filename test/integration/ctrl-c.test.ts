@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createTopic, produceIds, unique, waitFor } from '../helpers/kafka.ts';
 import { RECORDING_BOOT, ROOT, tempFile } from '../helpers/app.ts';
 
@@ -59,4 +59,12 @@ test('partita server on a terminal, both cores busy: one Ctrl-C stops it gracefu
 
 test('npm run demo on a terminal, both cores busy: one Ctrl-C (npm relays it once more) stops it cleanly', { timeout: 180_000 }, async () => {
   await oneCtrlC('npm run demo', {}, /msg\/s|processed/, /app stopped cleanly/, [0, 130]);
+});
+
+test('npm run bench on a terminal, both cores busy: one Ctrl-C ends the running contender and the bench, nothing left running', { timeout: 240_000 }, async () => {
+  const contenders = () => spawnSync('pgrep', ['-f', 'bench/lib/contender.ts'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).length;
+  assert.equal(contenders(), 0, 'no contender running before');
+  // Interrupted mid-run: npm exits 130 after an interrupted script; the bench says it stopped.
+  await oneCtrlC('npm run bench -- --quick --no-java --scenario passthrough', {}, /passthrough 9 B partita/, /bench interrupted: nothing left running/, [130]);
+  await waitFor(() => contenders() === 0, 'every contender process ended', 10_000, 200);
 });
