@@ -75,7 +75,8 @@ export const setUp = () => ensureTopics(app);
 async function serve(cwd: string, args: string[], topic: string, expected: number[]): Promise<{ code: number | null; ids: Set<number>; output: string }> {
   const out = join(cwd, `ids-${unique('run')}.txt`);
   writeFileSync(out, '');
-  const child = spawn(process.execPath, [join(cwd, 'node_modules/partita/bin/partita.js'), 'server', ...args], {
+  // node_modules/.bin/partita: what `npx partita` runs (its shebang picks node), without npm's wrapper in between.
+  const child = spawn(join(cwd, 'node_modules/.bin/partita'), ['server', ...args], {
     cwd,
     env: { ...process.env, NODE_TEST_CONTEXT: undefined, NODE_OPTIONS: undefined, OUT: out, TOPIC: topic, GROUP: unique('package-group'), KAFKA_BROKERS: brokers().join(',') },
     stdio: ['ignore', 'pipe', 'pipe'],
