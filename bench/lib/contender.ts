@@ -52,6 +52,20 @@ async function waitUntil(check: () => boolean, timeoutMs: number, what: string, 
   }
 }
 
+/**
+ * A client contender's run: reports progress until the commits (partition →
+ * next offset) cover `spec.expect` messages; returns the seconds since it joined.
+ */
+async function untilCommitted(spec: ContenderSpec, committed: Map<number, number>, consumed: () => number, joinedAt: () => number): Promise<number> {
+  const progress = setInterval(() => emit({ progress: consumed() }), 250);
+  try {
+    await waitUntil(() => [...committed.values()].reduce((a, b) => a + b, 0) >= spec.expect, spec.timeoutMs, `${spec.expect} committed`);
+  } finally {
+    clearInterval(progress);
+  }
+  return (performance.now() - joinedAt()) / 1000;
+}
+
 async function runKafkajs(spec: ContenderSpec): Promise<ContenderResult> {
   // The codec plugins a kafkajs user registers for snappy, lz4 and zstd topics (Partita's own, native where it pays).
   installCodecs();
@@ -90,13 +104,7 @@ async function runKafkajs(spec: ContenderSpec): Promise<ContenderResult> {
       consumed += batch.messages.length;
     },
   });
-  const progress = setInterval(() => emit({ progress: consumed }), 250);
-  try {
-    await waitUntil(() => [...committed.values()].reduce((a, b) => a + b, 0) >= spec.expect, spec.timeoutMs, `${spec.expect} committed`);
-  } finally {
-    clearInterval(progress);
-  }
-  const seconds = (performance.now() - joinedAt) / 1000;
+  const seconds = await untilCommitted(spec, committed, () => consumed, () => joinedAt);
   await consumer.disconnect();
   return finish(consumed, seconds, spec.work === 'latency' ? latency : undefined);
 }
@@ -127,13 +135,7 @@ async function runPlatformatic(spec: ContenderSpec): Promise<ContenderResult> {
     else if (spec.work === 'latency') latency.add(nowMs() - Number(m.key!.toString()));
     consumed += 1;
   });
-  const progress = setInterval(() => emit({ progress: consumed }), 250);
-  try {
-    await waitUntil(() => [...committed.values()].reduce((a, b) => a + b, 0) >= spec.expect, spec.timeoutMs, `${spec.expect} committed`);
-  } finally {
-    clearInterval(progress);
-  }
-  const seconds = (performance.now() - joinedAt) / 1000;
+  const seconds = await untilCommitted(spec, committed, () => consumed, () => joinedAt);
   await stream.close();
   await consumer.close();
   return finish(consumed, seconds, spec.work === 'latency' ? latency : undefined);
