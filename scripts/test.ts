@@ -22,13 +22,14 @@
  * zstd of Node ≥ 22.15.
  *
  * Environment: TEST_CONCURRENCY (3), TEST_FILE_LIMIT_S (900 per file),
- * TEST_TOTAL_LIMIT_S (3600 for the whole run), TEST_NODE_VERSIONS ("22,24").
+ * TEST_TOTAL_LIMIT_S (3600 for the whole run), TEST_NODE_VERSIONS ("22,24"),
+ * PARTITA_KAFKA_PORT (the port of the broker it starts; 9092).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { KafkaSetupError, startCluster, stopCluster } from './kafka/broker.ts';
+import { DEFAULT_PORT, KafkaSetupError, startCluster, stopCluster } from './kafka/broker.ts';
 import { ensureNode, nodeVersion } from './node-versions.ts';
 
 function findTests(dir: string): string[] {
@@ -46,6 +47,8 @@ function findTests(dir: string): string[] {
  * bench, chaos's two app processes with worker threads re-booting every second): alone, chaos
  * takes ~80 s; next to the fault and CLI tests it took 385 s of its 420 s limit.
  */
+/** The local broker's port when the runner starts one (PARTITA_KAFKA_PORT, as for `npm run kafka:start`). */
+const KAFKA_PORT = Number(process.env.PARTITA_KAFKA_PORT ?? DEFAULT_PORT);
 const REGISTER = new URL('../bin/register.js', import.meta.url).href;
 // ctrl-c loads both cores on purpose for its 20 s.
 const SATURATING = /(bench|commit-truth|chaos|ctrl-c)\.test\.ts$/;
@@ -158,7 +161,7 @@ async function main(): Promise<number> {
   const env = { ...process.env };
   let startedHere = false;
   if (needsKafka && !env.KAFKA_BROKERS) {
-    const info = await startCluster({ fresh: true, log: (l) => console.log(`[kafka] ${l}`) });
+    const info = await startCluster({ fresh: true, port: KAFKA_PORT, log: (l) => console.log(`[kafka] ${l}`) });
     startedHere = info.started;
     env.KAFKA_BROKERS = info.bootstrap;
     console.log(`[kafka] ${info.started ? 'started' : 'using the running'} broker at ${info.bootstrap}`);
@@ -212,7 +215,7 @@ async function main(): Promise<number> {
   } finally {
     clearInterval(heartbeat);
     if (startedHere) {
-      await stopCluster();
+      await stopCluster({ port: KAFKA_PORT });
       console.log('[kafka] stopped the broker started for the tests');
     }
   }

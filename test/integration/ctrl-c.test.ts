@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createTopic, produceIds, unique, waitFor } from '../helpers/kafka.ts';
 import { RECORDING_BOOT, ROOT, tempFile } from '../helpers/app.ts';
+import { clusterStatus, stopCluster } from '../../scripts/kafka/broker.ts';
 
 /** Runs `command` on a pseudo-terminal; returns its output so far, a Ctrl-C key and its exit code. */
 function inTerminal(command: string, env: Record<string, string>) {
@@ -27,11 +28,11 @@ function loadCpus(): ChildProcess[] {
 }
 
 /** `codes`: the acceptable exit codes of the command (npm exits 130 itself after an interrupted script, whatever the script did). */
-async function oneCtrlC(command: string, env: Record<string, string>, running: RegExp, stopped: RegExp, codes = [0]): Promise<void> {
+async function oneCtrlC(command: string, env: Record<string, string>, running: RegExp, stopped: RegExp, codes = [0], runningWithinMs = 90_000): Promise<void> {
   const load = loadCpus();
   const t = inTerminal(command, env);
   try {
-    await waitFor(() => running.test(t.output()), `${command} running`, 90_000, 200);
+    await waitFor(() => running.test(t.output()), `${command} running`, runningWithinMs, 200);
     t.ctrlC();
     const timer = setTimeout(() => process.kill(-t.child.pid!, 'SIGKILL'), 60_000);
     const code = await t.exited;
@@ -67,4 +68,15 @@ test('npm run bench on a terminal, both cores busy: one Ctrl-C ends the running 
   // Interrupted mid-run: npm exits 130 after an interrupted script; the bench says it stopped.
   await oneCtrlC('npm run bench -- --quick --no-java --scenario passthrough', {}, /passthrough 9 B partita/, /bench interrupted: nothing left running/, [130]);
   await waitFor(() => contenders() === 0, 'every contender process ended', 10_000, 200);
+});
+
+test('npm test on a terminal, both cores busy: one Ctrl-C ends the running files and stops the broker it started', { timeout: 480_000 }, async () => {
+  const port = 19990; // a broker of its own, which the inner npm test starts (no KAFKA_BROKERS)
+  const env = { KAFKA_BROKERS: '', PARTITA_KAFKA_PORT: String(port), TEST_NODE_VERSIONS: '' };
+  try {
+    await oneCtrlC('npm test -- test/integration/raw-fetch.test.ts', env, /\[kafka\] started broker/, /\[kafka\] stopped the broker started for the tests/, [130], 300_000); // type-checking first takes a while on busy cores
+    assert.deepEqual(clusterStatus({ port }).running, [], 'the broker it started is stopped');
+  } finally {
+    await stopCluster({ port });
+  }
 });
