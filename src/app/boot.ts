@@ -59,11 +59,14 @@ function packageScope(file: string): { path: string | undefined; esm: boolean } 
   }
 }
 
-const LOADED_AS_COMMONJS = /require\(\) (?:of )?ES Module|Cannot use import statement outside a module|ERR_REQUIRE_ESM|ERR_REQUIRE_CYCLE_MODULE/;
-
-/** What to do when a .ts/.js boot file failed because it was loaded as CommonJS (its package.json lacks "type": "module"). */
-function commonJsHint(bootFile: string, err: unknown): string {
-  if (!/\.(?:ts|js)$/.test(bootFile) || !LOADED_AS_COMMONJS.test(`${(err as { code?: string })?.code ?? ''} ${(err as Error)?.message ?? ''}`)) return '';
+/**
+ * What to do when a .ts/.js boot file failed while loaded as CommonJS (its
+ * package.json lacks "type": "module"). Decided by where the file is, not by
+ * the error's text: Node versions word it differently ("Cannot require() ES
+ * Module … in a cycle" on 20, "… from a module not been linked" on 22).
+ */
+function commonJsHint(bootFile: string): string {
+  if (!/\.(?:ts|js)$/.test(bootFile)) return '';
   const scope = packageScope(bootFile);
   if (scope.esm) return '';
   const where = scope.path ? `${scope.path} does not declare "type": "module"` : 'no package.json above it declares "type": "module"';
@@ -78,7 +81,7 @@ export async function loadApp(bootFile: string): Promise<App> {
   } catch (err) {
     // A config problem surfaces as is: its message lists every problem.
     if (err instanceof ConfigError) throw err;
-    const hint = commonJsHint(bootFile, err);
+    const hint = commonJsHint(bootFile);
     const why = (err as Error)?.message ?? String(err);
     throw new BootFileError('BOOT_FILE_INVALID', `Could not import boot file ${bootFile}: ${hint ? why.replace(/\.\s*$/, '') : why}${hint}`, err);
   }
