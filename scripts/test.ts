@@ -80,6 +80,8 @@ interface Outcome {
   name: string;
   status: 'pass' | 'fail' | 'killed';
   seconds: number;
+  /** What the file printed (kept for the digest of failures at the very end). */
+  output?: string;
 }
 
 const envSeconds = (name: string, fallback: number) => Number(process.env[name] ?? fallback) * 1000;
@@ -131,7 +133,7 @@ function runJob(job: Job, env: NodeJS.ProcessEnv): Promise<Outcome> {
       const seconds = elapsed(since);
       const why = killed ? ` — KILLED after ${Math.round(limitMs / 1000)} s (the file's wall-clock limit): it hung` : signal ? ` (ended by ${signal})` : '';
       process.stdout.write(`\n── ${job.name}: ${status} in ${seconds} s${why}\n${out}`);
-      resolve({ name: job.name, status, seconds });
+      resolve({ name: job.name, status, seconds, output: out });
     });
   });
 }
@@ -210,6 +212,8 @@ async function main(): Promise<number> {
       console.log(`${o.status === 'pass' ? '  ok  ' : o.status === 'fail' ? ' FAIL ' : ' KILL '} ${String(o.seconds).padStart(4)} s  ${o.name}`);
     }
     const bad = outcomes.filter((o) => o.status !== 'pass');
+    // CI often keeps only the tail of a long log: say why each file failed once more, last.
+    for (const o of bad) console.log(`\n── why ${o.name} did not pass\n${failureDigest(o.output ?? '')}`);
     if (bad.length > 0) console.log(`${bad.length} of ${outcomes.length} failed or hung: ${bad.map((o) => o.name).join(', ')}`);
     return bad.length > 0 ? 1 : 0;
   } finally {
@@ -219,6 +223,25 @@ async function main(): Promise<number> {
       console.log('[kafka] stopped the broker started for the tests');
     }
   }
+}
+
+/**
+ * The reporter's "failing tests" section, each failure cut to its first lines
+ * (assertion messages often carry a process's whole output); without one (a
+ * file that crashed or hung), the file's last lines.
+ */
+export function failureDigest(output: string, linesPerFailure = 12, tailLines = 25): string {
+  const lines = output.replace(/\x1b\[[0-9;]*m/g, '').split('\n');
+  const at = lines.findIndex((l) => /^✖ failing tests:/.test(l));
+  if (at < 0) return lines.filter((l) => l.trim() !== '').slice(-tailLines).join('\n');
+  const digest: string[] = [];
+  let kept = 0;
+  for (const line of lines.slice(at + 1)) {
+    if (/^(✖ |test at )/.test(line)) kept = 0; // a new failure
+    if (kept++ < linesPerFailure) digest.push(line);
+    else if (kept === linesPerFailure + 1) digest.push('  …');
+  }
+  return digest.join('\n');
 }
 
 /** Ctrl-C or CI's own timeout: end what runs (each prints what it had), start nothing more, stop the broker. */
