@@ -78,6 +78,9 @@ export class Server {
   #processed = 0;
   #deadLettered = 0;
   #threadsLost = 0;
+  #failedBatches = 0;
+  #retries = 0;
+  readonly #startedAt = Date.now();
   #state: 'created' | 'running' | 'stopping' | 'stopped' = 'created';
   #stopPromise: Promise<void> | undefined;
 
@@ -91,6 +94,8 @@ export class Server {
     events.on('batch.processed', (e) => (this.#processed += e.messages));
     events.on('dead_letter.written', () => (this.#deadLettered += 1));
     events.on('worker.lost', () => (this.#threadsLost += 1));
+    events.on('batch.failed', () => (this.#failedBatches += 1));
+    events.on('batch.retried', () => (this.#retries += 1));
     this.#inline = new PartitionRunner(opts.app);
     this.#inlineExecutor = new InlineExecutor(this.#inline);
     if (routes.some((r) => r.backend === 'pool')) {
@@ -182,8 +187,12 @@ export class Server {
     const threads: Record<number, string[]> = {};
     for (const [id, keys] of this.#pool?.pinsPerThread() ?? []) threads[id] = keys.map((k) => describePartition(parsePartitionKey(k)));
     return {
+      pid: process.pid,
+      uptimeMs: Date.now() - this.#startedAt,
       groups: this.#groups.map((g) => g.status()),
       processedMessages: this.#processed,
+      failedBatches: this.#failedBatches,
+      retries: this.#retries,
       deadLettered: this.#deadLettered,
       threadsLost: this.#threadsLost,
       threads,

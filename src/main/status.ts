@@ -31,9 +31,17 @@ export interface HealthReport {
 }
 
 export interface ServerStatus {
+  /** The server process's id (tells the processes of a swarm apart). */
+  pid: number;
+  /** Since the server was created. */
+  uptimeMs: number;
   groups: GroupStatus[];
   /** Messages processed successfully since start, all groups. */
   processedMessages: number;
+  /** Batches whose consume() failed (errors, timeouts, malformed payloads, lost threads) since start. */
+  failedBatches: number;
+  /** Times a partition was sent back to re-process after a failure since start. */
+  retries: number;
   /** Messages moved to dead-letter topics since start. */
   deadLettered: number;
   /** Worker threads that died and were replaced since start. */
