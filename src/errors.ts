@@ -36,6 +36,7 @@ export const ErrorCodes = {
   RESPONDER_MISUSE: 'respondTo() was called outside respond() (responders are driven by a consumer\'s respondWith()).',
   ROUTE_NOT_FOUND: "A worker thread got a batch for a group/topic its boot file does not route (the boot file changed under a running server, or differs between threads).",
   BATCH_CORRUPT: 'Fetched records could not be read: a record batch failed its CRC-32C, did not decompress (the message names the codec and offset) or does not add up, or a batch that crossed the thread boundary is not what was packed. The partition is fetched again with backoff and does not move past them.',
+  SWARM_CRASH_LOOP: 'A process of `partita swarm` exited before its server started maxStartCrashes times in a row, or exited 2 (a usage or config error): restarting it cannot help, so the swarm stops the other processes and exits 1.',
   TEST_READ_TIMEOUT: "partita/testing's readMessages() did not find the expected messages in time.",
 } as const;
 

@@ -22,7 +22,9 @@ export function logFormat(): LogFormat {
 }
 
 export function createLogger(options: { level?: string; name?: string; format?: LogFormat } = {}): Logger {
-  const settings = { name: options.name ?? 'partita', level: options.level ?? process.env.PARTITA_LOG_LEVEL ?? 'info' };
+  // A process of `partita swarm` (and its worker threads) names itself by its index: partita#0, partita#1 …
+  const index = process.env.PARTITA_SWARM_INDEX;
+  const settings = { name: options.name ?? (index === undefined ? 'partita' : `partita#${index}`), level: options.level ?? process.env.PARTITA_LOG_LEVEL ?? 'info' };
   if ((options.format ?? logFormat()) === 'json') return pino(settings);
   // Synchronous: a line logged right before exit is not lost (pino's own stdout writes are synchronous too).
   return pino(settings, PinoPretty({ sync: true, colorize: Boolean(process.stdout.isTTY), translateTime: 'SYS:HH:MM:ss.l', ignore: 'hostname' }));

@@ -17,6 +17,9 @@ import { formatPlan } from '../kafka/admin.ts';
 import { runConsole } from './console.ts';
 import { describeFlow, describeInfo, describeRoutes } from './describe.ts';
 import { install } from './install.ts';
+import { joinSwarm } from './swarm-member.ts';
+import { swarmCommand, type SwarmCliOptions } from './swarm.ts';
+import { fail, parsePort } from './failures.ts';
 
 interface ServerCliOptions {
   boot?: string;
@@ -26,26 +29,6 @@ interface ServerCliOptions {
   httpPort?: string;
   httpHost?: string;
   logFormat?: LogFormat;
-}
-
-/** --http-port / PARTITA_HTTP_PORT as a port number, or a usage error. */
-function parsePort(value: string, from: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n > 65535) throw new UsageError(`${from} must be a port number 0-65535, got "${value}"`);
-  return n;
-}
-
-function fail(err: unknown): number {
-  if (err instanceof UsageError) {
-    console.error(`error: ${err.message}`);
-    return 2;
-  }
-  if (err instanceof PartitaError) {
-    console.error(`error [${err.code}]: ${err.message}`);
-    return err instanceof UnknownConsumerGroupError ? 2 : 1;
-  }
-  console.error(err);
-  return 1;
 }
 
 /**
@@ -101,6 +84,8 @@ async function serverCommand(opts: ServerCliOptions): Promise<number> {
     else logger.info({ status: { state, waitingFor, elapsedMs: Date.now() - since, http: http?.url ?? null } }, 'status');
   };
   process.on('SIGINT', onSignal).on('SIGTERM', onSignal).on('SIGUSR2', onStatus);
+  // Started by `partita swarm`: answer its supervisor; its going away is a stop request.
+  const member = joinSwarm({ server: () => server, stop: () => onSignal('SIGTERM'), logger });
   try {
     return await runServer();
   } finally {
@@ -140,12 +125,14 @@ async function serverCommand(opts: ServerCliOptions): Promise<number> {
       server = first;
       state = 'running';
       waitingFor = 'nothing (running)';
+      member?.announce('running');
     } catch (err) {
       await http?.close();
       return fail(err);
     }
     const running = server;
     const outcome = await Promise.race([stopRequested, crashed]);
+    member?.announce('stopping');
     let code = 0;
     try {
       // After a crash the server is stopping itself already; stop() hands back that same stop.
@@ -318,6 +305,20 @@ export function buildProgram(): Command {
     .addOption(new Option('--log-format <format>', 'log lines as JSON or human-readable (env PARTITA_LOG_FORMAT; default: pretty on a terminal, JSON otherwise)').choices(LOG_FORMATS))
     .action(async function (this: Command) {
       this.setOptionValue('exitCode', await serverCommand(this.opts<ServerCliOptions>()));
+    });
+  program
+    .command('swarm')
+    .description('run N server processes of the same consumer groups under one supervisor, with one HTTP endpoint')
+    .option('-p, --processes <n>', 'how many server processes (each with its own worker pool)', '2')
+    .option('-b, --boot <file>', BOOT_HELP)
+    .option('-g, --consumer-groups <names...>', 'run only these consumer groups (default: all)')
+    .option('--http-port <port>', "port of the swarm's /metrics /health /ready /status and status page (0: any free port; env PARTITA_HTTP_PORT; default: config http.port, 9394)")
+    .option('--http-host <host>', 'address to bind (env PARTITA_HTTP_HOST; default: config http.host, 127.0.0.1)')
+    .option('--no-http', 'do not start the HTTP endpoint')
+    .option('--max-start-crashes <n>', 'a process exiting this many times in a row before its server starts fails the swarm', '5')
+    .addOption(new Option('--log-format <format>', 'log lines as JSON or human-readable (env PARTITA_LOG_FORMAT; default: pretty on a terminal, JSON otherwise)').choices(LOG_FORMATS))
+    .action(async function (this: Command) {
+      this.setOptionValue('exitCode', await swarmCommand(this.opts<SwarmCliOptions>()));
     });
   return program;
 }

@@ -205,6 +205,11 @@ export class Server {
     return this.#metrics.exposition();
   }
 
+  /** The same metrics as prom-client JSON (aggregated across the processes of `partita swarm`). */
+  metricsJson(): Promise<unknown[]> {
+    return this.#metrics.json();
+  }
+
   get metricsContentType(): string {
     return this.#metrics.contentType;
   }

@@ -14,7 +14,7 @@
  * Label cardinality: `partition` only on per-partition counters and gauges;
  * histograms are per consumer group and topic.
  */
-import { AggregatorRegistry, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { TopicRoute } from '../config/resolve.ts';
 import type { Instrumentation, ThreadRef } from '../events.ts';
 import { threadRegistry } from './thread-registry.ts';
@@ -196,10 +196,19 @@ export class ServerMetrics {
    * are summed together).
    */
   async exposition(): Promise<string> {
+    return (await this.#merged()).metrics();
+  }
+
+  /** The same, as prom-client's JSON (what `partita swarm` aggregates across its processes). */
+  async json(): Promise<MetricObjectWithValues<MetricValue<string>>[]> {
+    return (await this.#merged()).getMetricsAsJSON();
+  }
+
+  async #merged(): Promise<Registry> {
     const own = await this.registry.getMetricsAsJSON();
     // process_start_time_seconds is marked 'omit' for cluster aggregation; this process reports it once.
     const main = (await this.#mainThread.getMetricsAsJSON()).map((m) => (m.aggregator === 'omit' ? { ...m, aggregator: 'first' as const } : m));
     const all = [own, main, ...this.#state.threadSnapshots()].map((list) => list.filter((m) => !MISNAMED_GAUGES.has(m.name)));
-    return AggregatorRegistry.aggregate(all).metrics();
+    return AggregatorRegistry.aggregate(all);
   }
 }
