@@ -158,7 +158,8 @@ async function main(): Promise<number> {
   });
   const files = positionals.length > 0
     ? positionals
-    : [...(values.integration ? [] : findTests('test/unit')), ...(values.unit ? [] : findTests('test/integration'))];
+    : // The example app's own tests run without a broker (partita/testing's testConsumer): with the unit tests.
+      [...(values.integration ? [] : [...findTests('test/unit'), ...findTests('examples')]), ...(values.unit ? [] : findTests('test/integration'))];
   const needsKafka = files.some((f) => f.includes('integration'));
   const env = { ...process.env };
   let startedHere = false;

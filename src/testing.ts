@@ -1,6 +1,7 @@
 /**
- * Helpers for testing a Partita app against a real broker
- * (`import { ensureTopics, readMessages } from 'partita/testing'`).
+ * Helpers for testing a Partita app (`partita/testing`): without a broker,
+ * `testConsumer` runs a route's consumer in-process and records what it
+ * produces; against a real broker, `ensureTopics` and `readMessages`.
  */
 import { randomUUID } from 'node:crypto';
 import type { App } from './app/app.ts';
@@ -10,6 +11,7 @@ import { createLogger } from './logger.ts';
 import { createKafkaClient } from './kafka/client.ts';
 
 export { createTopics as ensureTopics } from './app/topics.ts';
+export { ConsumerTest, testConsumer, type ConsumeReport, type ProducedMessage, type TestConsumerOptions, type TestMessage } from './testing/consumer-test.ts';
 
 export interface ReadMessage {
   topic: string;

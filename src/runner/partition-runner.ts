@@ -20,6 +20,7 @@ import type { BatchOutcome, HookOutcome } from '../protocol/tasks.ts';
 import { partitionKey } from '../protocol/partition-id.ts';
 import { readWindow, type FetchedRecords, type RecordWindow, type WireRecords } from '../protocol/records.ts';
 import { applyFilter } from './route-filter.ts';
+import type { Producer } from '../producer/producer.ts';
 
 interface Instance {
   route: TopicRoute;
@@ -59,10 +60,23 @@ async function settlePending(ctx: ConsumerContext): Promise<void> {
 
 export class PartitionRunner {
   readonly #app: App;
+  readonly #producer: Producer | undefined;
+  readonly #onError: ((err: unknown) => void) | undefined;
   readonly #instances = new Map<string, Instance>();
 
-  constructor(app: App) {
+  /**
+   * `producer`: what consumers produce through instead of the app's; `onError`: sees each
+   * batch's error as thrown, before it is serialized (both for partita/testing, in-process).
+   */
+  constructor(app: App, options: { producer?: Producer; onError?: (err: unknown) => void } = {}) {
     this.#app = app;
+    this.#producer = options.producer;
+    this.#onError = options.onError;
+  }
+
+  /** The instance of a partition, once its first batch created it (partita/testing inspects it). */
+  consumerOf(group: string, topic: string, partition: number): Consumer<unknown> | undefined {
+    return this.#instances.get(partitionKey(group, topic, partition))?.consumer;
   }
 
   get size(): number {
@@ -76,7 +90,7 @@ export class PartitionRunner {
       const route = this.#app.route(group, topic);
       if (!route) throw new RouteNotFoundError(group, topic);
       const consumer = new route.consumer();
-      const ctx: ConsumerContext = { consumerGroup: group, topic, partition, attempt: 1, marked: null, signal: NEVER_ABORTED, producer: this.#app.producer, responder: route.responder, pending: [] };
+      const ctx: ConsumerContext = { consumerGroup: group, topic, partition, attempt: 1, marked: null, signal: NEVER_ABORTED, producer: this.#producer ?? this.#app.producer, responder: route.responder, pending: [] };
       attachContext(consumer, ctx);
       const settings = this.#app.group(group)!.settings;
       inst = {
@@ -111,6 +125,7 @@ export class PartitionRunner {
       endOffset = read.endOffset;
       ({ raw, filtered } = applyFilter(read.raw, inst.route));
     } catch (err) {
+      this.#onError?.(err);
       // Bytes that do not decode (BATCH_CORRUPT), or a filter that threw: nothing ran.
       return { threadId, commitOffset: null, error: serializeError(err), durationMs: performance.now() - started };
     }
@@ -138,6 +153,7 @@ export class PartitionRunner {
       const commitOffset = inst.manualOffsets ? inst.ctx.marked : endOffset;
       return { threadId, commitOffset, endOffset, messages: raw.offsets.length, filtered, durationMs: performance.now() - started };
     } catch (err) {
+      this.#onError?.(err);
       const stuck = err instanceof JobTimeoutError && err.stuck;
       return {
         threadId,
