@@ -1,6 +1,7 @@
 /**
  * `partita install [dir]`: scaffolds a new app into an empty (or new)
- * directory — boot file, a consumer with a responder, a test against a real
+ * directory — boot file, a consumer with a responder, a broker-free test
+ * (partita/testing's testConsumer), an integration test against a real
  * broker, README — so that `npm install && npx partita server` runs it.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -43,6 +44,7 @@ export function scaffoldFiles(name: string, partitaSpec: string): Record<string,
           flow: 'partita flow',
           'topics:create': 'partita topics create',
           test: 'node --import partita/register --test test/users.test.ts',
+          'test:integration': 'node --import partita/register --test test/integration/users.test.ts',
         },
         dependencies: { partita: partitaSpec },
         // The app is TypeScript: tsx loads it (an optional peer dependency of partita).
@@ -111,6 +113,33 @@ export class UsersResponder extends Responder<[user: User]> {
 }
 `,
     'test/users.test.ts': `/**
+ * UsersConsumer without a broker: partita/testing's testConsumer runs it on
+ * its route (the responder's topic contract applies) and records what it
+ * produced. Fast: no Kafka, no threads.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { testConsumer } from 'partita/testing';
+import app from '../partita.config.ts';
+
+test('every user goes to users_created; premium users to users_premium_created too', async () => {
+  const t = testConsumer(app, 'users');
+  await t.consume([
+    { key: 'u1', payload: { id: 'u1', name: 'Ada', premium: true } },
+    { key: 'u2', payload: { id: 'u2', name: 'Grace' } },
+  ]);
+  assert.deepEqual(t.producedTo('users_created').map((m) => [m.key, (m.payload as { name: string }).name]), [['u1', 'Ada'], ['u2', 'Grace']]);
+  assert.deepEqual(t.producedTo('users_premium_created').map((m) => m.key), ['u1']);
+  assert.equal(t.committedOffset, 2, 'both offsets would be committed');
+});
+
+test('a message that is not JSON fails the batch (the runtime retries it)', async () => {
+  const t = testConsumer(app, 'users');
+  await assert.rejects(t.consume({ value: 'not json' }), { code: 'PAYLOAD_INVALID' });
+  assert.deepEqual(t.produced, []);
+});
+`,
+    'test/integration/users.test.ts': `/**
  * Runs the app in-process against the broker in KAFKA_BROKERS (default
  * 127.0.0.1:9092): a user produced to \`users\` comes out on \`users_created\`.
  */
@@ -119,9 +148,9 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { Server } from 'partita';
 import { ensureTopics, readMessages } from 'partita/testing';
-import app from '../partita.config.ts';
+import app from '../../partita.config.ts';
 
-const bootFile = fileURLToPath(new URL('../partita.config.ts', import.meta.url));
+const bootFile = fileURLToPath(new URL('../../partita.config.ts', import.meta.url));
 
 test('a premium user is answered on users_created and users_premium_created', { timeout: 120_000 }, async () => {
   await ensureTopics(app);
@@ -149,7 +178,8 @@ A [Partita](https://www.npmjs.com/package/partita) app: \`users\` → \`UsersCon
 npm install
 npx partita topics create      # creates the declared topics (KAFKA_BROKERS, default 127.0.0.1:9092)
 npx partita server             # runs the consumers; metrics on http://127.0.0.1:9394/metrics
-npm test                       # the app against the real broker
+npm test                       # the consumer without a broker (partita/testing's testConsumer)
+npm run test:integration       # the app against the real broker
 \`\`\`
 
 \`npx partita routes\` lists the routes, \`npx partita flow\` the data flow,

@@ -99,7 +99,7 @@ test('install: scaffolds an app whose own test passes against the broker and who
   const dir = join(mkdtempSync(join(tmpdir(), 'partita-install-')), 'shop-app');
   const installed = await runCli(['install', dir]);
   assert.equal(installed.code, 0, installed.output);
-  assert.match(installed.output, /created 7 files in .*shop-app:\n {2}\.gitignore\n {2}README\.md\n {2}consumers\/users-consumer\.ts\n {2}package\.json\n {2}partita\.config\.ts\n {2}responders\/users-responder\.ts\n {2}test\/users\.test\.ts\n/);
+  assert.match(installed.output, /created 8 files in .*shop-app:\n {2}\.gitignore\n {2}README\.md\n {2}consumers\/users-consumer\.ts\n {2}package\.json\n {2}partita\.config\.ts\n {2}responders\/users-responder\.ts\n {2}test\/integration\/users\.test\.ts\n {2}test\/users\.test\.ts\n/);
   const again = await runCli(['install', dir]);
   assert.equal(again.code, 1);
   assert.match(again.output, /error \[INSTALL_TARGET_NOT_EMPTY\]: .*shop-app is not empty/);
@@ -109,9 +109,13 @@ test('install: scaffolds an app whose own test passes against the broker and who
   const npm = (args: string[], timeout = 120_000) => spawnSync('npm', args, { cwd: dir, encoding: 'utf8', timeout, env: { ...env, PARTITA_HTTP_PORT: '0' } });
   const inst = npm(['install', '--no-audit', '--no-fund']);
   assert.equal(inst.status, 0, `${inst.stdout}${inst.stderr}`);
+  // Its broker-free test (partita/testing's testConsumer), then its integration test against the broker.
   const tests = npm(['test'], 180_000);
   assert.equal(tests.status, 0, `${tests.stdout}${tests.stderr}`);
-  assert.match(tests.stdout, /# pass 1\n# fail 0/);
+  assert.match(tests.stdout, /# pass 2\n# fail 0/);
+  const integration = npm(['run', 'test:integration'], 180_000);
+  assert.equal(integration.status, 0, `${integration.stdout}${integration.stderr}`);
+  assert.match(integration.stdout, /# pass 1\n# fail 0/);
   const flow = npm(['run', '-s', 'flow']);
   assert.match(flow.stdout, /users \(shop-app-consumers\) → UsersConsumer\n {2}├─ users_created +\(always, exactly once\)\n {2}└─ users_premium_created +\(conditionally, exactly once\)/);
 

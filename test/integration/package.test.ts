@@ -11,7 +11,7 @@
  *  (c) a TypeScript boot file needs tsx: without it BOOT_FILE_NEEDS_TSX (where
  *      Node cannot strip types itself), with it the server consumes every id;
  *  (e) `partita install` from the package scaffolds an app on the tarball
- *      (`--partita file:…tgz`), whose npm install and own test pass against the broker.
+ *      (`--partita file:…tgz`), whose npm install, broker-free test and integration test pass.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -175,7 +175,10 @@ test('the packed package: compiled only; a plain-JS app consumes without tsx; ty
     assert.ok(!readdirSync(join(scaffold, 'node_modules/partita')).includes('src'), 'the scaffold runs the packed package, not this checkout');
     const scaffoldTest = run('npm', ['test'], scaffold, 240_000);
     assert.equal(scaffoldTest.code, 0, scaffoldTest.out);
-    assert.match(scaffoldTest.out, /pass 1/);
+    assert.match(scaffoldTest.out, /pass 2/, 'its broker-free tests, on the packed package');
+    const scaffoldIntegration = run('npm', ['run', 'test:integration'], scaffold, 240_000);
+    assert.equal(scaffoldIntegration.code, 0, scaffoldIntegration.out);
+    assert.match(scaffoldIntegration.out, /pass 1/);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
