@@ -1,7 +1,8 @@
 /**
- * The HTTP side of a server process (Fastify): Prometheus scrapes and
- * orchestrator probes.
+ * The HTTP side of a server process (Fastify): Prometheus scrapes,
+ * orchestrator probes and a status page for people.
  *
+ *   GET /         the live status page (status-page.ts): polls /status
  *   GET /metrics  Prometheus text exposition of every thread
  *   GET /health   liveness: main event loop responsive, worker pool alive (503 otherwise)
  *   GET /ready    readiness: running and every consumer group joined (503 otherwise)
@@ -14,6 +15,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { HttpListenError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Server } from '../main/server.ts';
+import { STATUS_PAGE_HEADERS, STATUS_PAGE_HTML } from './status-page.ts';
 
 export interface HttpOptions {
   host: string;
@@ -72,6 +74,9 @@ export async function startHttpServer(target: Server | (() => Server | undefined
   const loop = new LoopLag(10_000);
   const starting = { error: 'starting', message: 'the server is starting (connecting to Kafka, starting worker threads)' };
 
+  // Static: it also answers while the server is starting (its polls of /status then show why not yet).
+  app.get('/', async (_req, reply) => reply.headers(STATUS_PAGE_HEADERS).send(STATUS_PAGE_HTML));
+
   app.get('/metrics', async (_req, reply) => {
     const server = current();
     if (!server) return reply.code(503).send(starting);
@@ -103,7 +108,7 @@ export async function startHttpServer(target: Server | (() => Server | undefined
   });
 
   app.setNotFoundHandler((req, reply) => {
-    void reply.code(404).send({ error: 'not found', method: req.method, path: req.url.split('?')[0], endpoints: ['/metrics', '/health', '/ready', '/status'] });
+    void reply.code(404).send({ error: 'not found', method: req.method, path: req.url.split('?')[0], endpoints: ['/', '/metrics', '/health', '/ready', '/status'] });
   });
   app.setErrorHandler((err, _req, reply) => {
     opts.logger?.error({ err }, 'http request failed');
@@ -118,7 +123,7 @@ export async function startHttpServer(target: Server | (() => Server | undefined
     await app.close().catch(() => {});
     throw new HttpListenError(opts.host, opts.port, err);
   }
-  opts.logger?.info({ url }, `metrics and health on ${url} (/metrics /health /ready /status)`);
+  opts.logger?.info({ url }, `metrics and health on ${url} (/metrics /health /ready /status; status page: /)`);
   return {
     url,
     fastify: app,
