@@ -21,6 +21,7 @@ import { selectGroups } from '../main/server.ts';
 import { DEFAULT_RESTART_POLICY } from '../swarm/restart-policy.ts';
 import { Supervisor } from '../swarm/supervisor.ts';
 import { startSwarmHttp, type SwarmHttp } from '../swarm/swarm-http.ts';
+import { STATUS_PAGE } from '../http/status-page.ts';
 import { fail, parsePort } from './failures.ts';
 import { signalPresses } from './signal-presses.ts';
 
@@ -85,7 +86,7 @@ export async function swarmCommand(opts: SwarmCliOptions): Promise<number> {
     supervisor = new Supervisor({ processes, serverArgs, shutdownTimeoutMs: app.config.shutdownTimeoutMs, logger, restartPolicy: { ...DEFAULT_RESTART_POLICY, maxStartCrashes } });
     const cfg = app.config.http;
     if (opts.http !== false && cfg.enabled) {
-      http = await startSwarmHttp(supervisor, { host: opts.httpHost ?? env.PARTITA_HTTP_HOST ?? cfg.host, port: port ?? cfg.port, logger });
+      http = await startSwarmHttp(supervisor, { host: opts.httpHost ?? env.PARTITA_HTTP_HOST ?? cfg.host, port: port ?? cfg.port, logger, page: STATUS_PAGE });
     }
     const lateAbort = stopRequested();
     if (lateAbort) {

@@ -145,3 +145,21 @@ test('a supervisor killed without stopping its processes: each sees its IPC chan
     for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
   }
 });
+
+test("the swarm's endpoint serves the status page, with its security headers", { timeout: 60_000 }, async () => {
+  const topic = unique('swarm-page');
+  await createTopic(topic, 1);
+  const env = { PARTITA_TEST_TOPIC: topic, PARTITA_TEST_GROUP: unique('swarm-page-group'), PARTITA_TEST_OUT: tempFile('records.jsonl'), PARTITA_TEST_CONCURRENCY: '1' };
+  const swarm = startAppProcess(env, ['swarm', '--processes', '1', '--boot', RECORDING_BOOT]);
+  try {
+    await waitFor(() => httpUrlOf(swarm) !== undefined, 'the swarm endpoint is up', 60_000, 200);
+    const res = await fetch(`${httpUrlOf(swarm)!}/`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /text\/html/);
+    assert.match(res.headers.get('content-security-policy') ?? '', /default-src 'none'/);
+    assert.match(await res.text(), /fetch\('status'/);
+  } finally {
+    swarm.child.kill('SIGTERM');
+    await swarm.exited;
+  }
+});
