@@ -54,8 +54,8 @@ export interface PartitaEvents {
   'partition.assigned': PartitionEvent;
   /** A partition was taken from this process (after its in-flight batch and revoked() hook). */
   'partition.revoked': PartitionEvent;
-  /** Fetching of a partition was paused: its queue is full (`prefetch`) or it waits to be re-read (`rewind`). */
-  'partition.paused': PartitionEvent & { reason: 'prefetch' | 'rewind' };
+  /** Fetching of a partition was paused: its queue is full (`prefetch`), it waits to be re-read (`rewind`), or its consumer called this.pause() (`consumer`). */
+  'partition.paused': PartitionEvent & { reason: 'prefetch' | 'rewind' | 'consumer' };
   'partition.resumed': PartitionEvent;
   /** Kafka acknowledged these offsets for the group. */
   'offsets.committed': { group: string; offsets: TopicPartitionOffset[] };

@@ -26,7 +26,7 @@ export const DEFAULTS = {
     timeoutGraceMs: 5000,
     checkCrcs: true,
   },
-  topic: { deserializer: 'json', backend: 'pool', startFrom: 'earliest', active: true, manualOffsets: false },
+  topic: { deserializer: 'json', backend: 'pool', startFrom: 'earliest', active: true, manualOffsets: false, eofed: false },
   deadLetter: { maxRetries: 3, retryMalformed: false },
   kafkaTopic: { replicationFactor: 1 },
 } as const;

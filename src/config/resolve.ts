@@ -31,6 +31,7 @@ export interface TopicRoute {
   active: boolean;
   filter: ((message: Message<any>) => boolean) | undefined;
   manualOffsets: boolean;
+  eofed: boolean;
   retryBackoff: { initialMs: number; maxMs: number };
   maxMessages: number;
   timeoutMs: number | undefined;
@@ -130,6 +131,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
         active: t.active ?? DEFAULTS.topic.active,
         filter: t.filter,
         manualOffsets: t.manualOffsets ?? DEFAULTS.topic.manualOffsets,
+        eofed: t.eofed ?? DEFAULTS.topic.eofed,
         retryBackoff: { ...settings.retryBackoff, ...t.retryBackoff },
         maxMessages: t.maxMessages ?? settings.maxMessages,
         timeoutMs: t.timeoutMs,

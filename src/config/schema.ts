@@ -68,6 +68,8 @@ export interface TopicOptions<P = any> {
   filter?: (message: Message<P>) => boolean;
   /** Commit only what consume() marks with markAsConsumed(). @default false */
   manualOffsets?: boolean;
+  /** Call the consumer's eofed() when a partition reaches the end of its log with nothing left to process. @default false */
+  eofed?: boolean;
   /** Overrides the group's retry backoff for this topic. */
   retryBackoff?: { initialMs?: number; maxMs?: number };
   /** Overrides the group's maxMessages (most messages per consume() call) for this topic. */
@@ -178,6 +180,7 @@ const topicSchema = z
     active: z.boolean().optional(),
     filter: fn('message) => boolean').optional(),
     manualOffsets: z.boolean().optional(),
+    eofed: z.boolean().optional(),
     retryBackoff: z.object({ initialMs: positiveInt.optional(), maxMs: positiveInt.optional() }).strict().optional(),
     maxMessages: z.number().int().min(1).max(1_000_000).optional(),
     timeoutMs: positiveInt.optional(),

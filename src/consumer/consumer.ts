@@ -8,6 +8,8 @@ import type { Message, Messages } from '../messages/messages.ts';
 import { ConsumerDetachedError, ResponderMissingError } from '../errors.ts';
 import type { DeliveryReport, OutgoingMessage, Producer } from '../producer/producer.ts';
 import type { ResponderClass } from './responder.ts';
+import { GATE_RESUME, GATE_REVOKED, type ConsumerControl } from '../protocol/tasks.ts';
+import { InvalidArgumentError } from '../errors.ts';
 
 /** Brand checked instead of `instanceof`, so two copies of the package still agree. */
 export const CONSUMER_BRAND: unique symbol = Symbol.for('partita.Consumer');
@@ -29,6 +31,12 @@ export interface ConsumerContext {
   responder: ResponderClass | undefined;
   /** Async produce requests of the current batch: acknowledged before its offsets may be committed. */
   pending: Array<Promise<unknown>>;
+  /** The partition's shared gate (GATE_* slots): revoked flag, resume requests. Null until the first batch. */
+  gate: Int32Array | null;
+  /** What consume() asked of its partition during the current batch (pause, seek). */
+  control: ConsumerControl;
+  /** True while a batch runs (pause/seek apply to it; resume() outside it wakes the main thread). */
+  inBatch: boolean;
 }
 
 export abstract class Consumer<P = unknown> {
@@ -84,6 +92,59 @@ export abstract class Consumer<P = unknown> {
   shutdown(): void | Promise<void> {}
 
   /**
+   * Runs when the partition reached the end of its log (the high watermark)
+   * and nothing of it is left to process — only on topics with `eofed: true`.
+   * Once per time the end is reached: new records arm it again.
+   */
+  eofed(): void | Promise<void> {}
+
+  /**
+   * False once the partition was revoked from this process (a rebalance gave
+   * it to another member): a long consume() checks it to stop early, since
+   * what it does next would be redone by the new owner. Read from shared
+   * memory, so a synchronous loop sees it too.
+   */
+  get assigned(): boolean {
+    const gate = this.#ctx().gate;
+    return gate === null || Atomics.load(gate, GATE_REVOKED) === 0;
+  }
+
+  /**
+   * No more batches for this partition for `ms` milliseconds, or (without
+   * `ms`) until resume(); the current batch is not failed, and other
+   * partitions keep going. Applied when consume() returns successfully; a
+   * seek() in the same batch still happens first.
+   */
+  pause(ms?: number): void {
+    if (ms !== undefined && !(Number.isFinite(ms) && ms >= 0)) throw new InvalidArgumentError(`pause(ms): ms must be a number ≥ 0, got ${String(ms)}`);
+    this.#ctx().control.pauseMs = ms ?? null;
+  }
+
+  /**
+   * Ends a pause: inside consume(), cancels a pause() of the same batch;
+   * later (a timer, another callback), wakes the partition on the main
+   * thread. A no-op when the partition is not paused.
+   */
+  resume(): void {
+    const ctx = this.#ctx();
+    if (ctx.inBatch) delete ctx.control.pauseMs;
+    if (ctx.gate) {
+      Atomics.add(ctx.gate, GATE_RESUME, 1);
+      Atomics.notify(ctx.gate, GATE_RESUME);
+    }
+  }
+
+  /**
+   * The next batch of this partition starts at `offset` (after this one
+   * returns): backwards replays (what was committed stays committed); forwards
+   * skips, and the skipped offsets count as processed (they are committed).
+   */
+  seek(offset: number): void {
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidArgumentError(`seek(offset): offset must be a whole number ≥ 0, got ${String(offset)}`);
+    this.#ctx().control.seek = offset;
+  }
+
+  /**
    * Produces and waits for Kafka's acknowledgement (acks=all). Throws
    * ProduceError on failure, which fails the batch (it is retried).
    */
@@ -121,11 +182,15 @@ export abstract class Consumer<P = unknown> {
    * Marks this message (and everything before it) as processed, so its offset
    * can be committed. With `manualOffsets: true` only marked offsets are
    * committed; otherwise a batch is marked as a whole when consume() returns.
+   * Returns false (and marks nothing) once the partition is no longer assigned.
    */
-  markAsConsumed(message: Message<P>): void {
+  markAsConsumed(message: Message<P>): boolean {
     const ctx = this.#ctx();
+    // Another member owns the partition now: only it may commit its offsets.
+    if (!this.assigned) return false;
     const next = message.offset + 1;
     if (ctx.marked === null || next > ctx.marked) ctx.marked = next;
+    return true;
   }
 }
 

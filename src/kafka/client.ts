@@ -14,10 +14,15 @@ export type { KafkajsProducer };
 
 // The messages of the protocol errors kafkajs retries itself (COORDINATOR_NOT_AVAILABLE,
 // COORDINATOR_LOAD_IN_PROGRESS, NOT_COORDINATOR, LEADER_NOT_AVAILABLE, …), from its own table.
-const { errorCodes } = createRequire(import.meta.url)('kafkajs/src/protocol/error.js') as { errorCodes: Array<{ message: string; retriable: boolean }> };
+const { errorCodes } = createRequire(import.meta.url)('kafkajs/src/protocol/error.js') as { errorCodes: Array<{ type: string; message: string; retriable: boolean }> };
 // kafkajs's line for a failed response: `Response GroupCoordinator(key: 10, version: 2)`.
 const RESPONSE = /^(?:\[\w+\] )?Response \w+\(key: \d+/;
 const RETRIABLE = new Set(errorCodes.filter((e) => e.retriable).map((e) => e.message));
+/**
+ * Not retriable in Kafka's table, but handled by kafkajs all the same: a heartbeat that
+ * learns of a rebalance makes it rejoin (it says so itself at warn: "re-joining").
+ */
+const HANDLED = new Set(errorCodes.filter((e) => e.type === 'REBALANCE_IN_PROGRESS').map((e) => e.message));
 
 /**
  * The pino level for one kafkajs log line, or null to drop it. kafkajs logs
@@ -31,7 +36,7 @@ export function kafkajsLogLevel(level: number, log: { message?: string; error?: 
   // Our idempotent producers keep a bounded retry budget on purpose (a failed write fails its
   // batch, which is retried: at least once); kafkajs's warning about it is noise here.
   if (log.message?.startsWith('Limiting retries for the idempotent producer')) return null;
-  if (level === logLevel.ERROR) return RESPONSE.test(log.message ?? '') && typeof log.error === 'string' && RETRIABLE.has(log.error) ? 'debug' : 'error';
+  if (level === logLevel.ERROR) return RESPONSE.test(log.message ?? '') && typeof log.error === 'string' && (RETRIABLE.has(log.error) || HANDLED.has(log.error)) ? 'debug' : 'error';
   if (level === logLevel.WARN) return 'warn';
   return null;
 }

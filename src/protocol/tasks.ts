@@ -29,19 +29,41 @@ export interface BatchTask {
  * only if the value still equals the epoch the batch was sent with.
  */
 export interface Gate {
-  /** Int32Array(1) over this buffer: the partition's current epoch. */
+  /** Int32Array(GATE_SLOTS) over this buffer: the partition's epoch, revoked flag and resume requests (GATE_*). */
   fence: SharedArrayBuffer;
   /** The epoch this batch was sent in. */
   epoch: number;
 }
 
+/**
+ * The slots of a partition's shared gate. Shared memory, not messages, for
+ * the two signals a consumer needs while it runs: a long consume() reads
+ * `this.assigned` without yielding (a synchronous loop sees it too), and
+ * `this.resume()` from a timer between batches wakes the main thread
+ * (Atomics.waitAsync) without a channel of its own.
+ */
+export const GATE_EPOCH = 0;
+/** 1 once the partition was revoked from this process. */
+export const GATE_REVOKED = 1;
+/** Bumped by the consumer's resume(); the main thread waits on it while the consumer paused the partition. */
+export const GATE_RESUME = 2;
+export const GATE_SLOTS = 3;
+
 /** True when the batch may still start (its partition was not fenced since it was sent). */
 export function admitted(gate: Gate): boolean {
-  return Atomics.load(new Int32Array(gate.fence), 0) === gate.epoch;
+  return Atomics.load(new Int32Array(gate.fence), GATE_EPOCH) === gate.epoch;
 }
 
 export interface RevokeTask {
   kind: 'revoke';
+  group: string;
+  topic: string;
+  partition: number;
+}
+
+/** The partition reached the end of its log with nothing left to process: run eofed() on its instance. */
+export interface EofedTask {
+  kind: 'eofed';
   group: string;
   topic: string;
   partition: number;
@@ -57,7 +79,7 @@ export interface PingTask {
   kind: 'ping';
 }
 
-export type WorkerTask = BatchTask | RevokeTask | ShutdownTask | PingTask;
+export type WorkerTask = BatchTask | RevokeTask | EofedTask | ShutdownTask | PingTask;
 
 /**
  * The `threadId` of an outcome the main thread made up for a batch whose
@@ -84,7 +106,17 @@ export interface BatchOutcome {
   failedOffset?: number;
   /** The consumer instance was dropped (stuck after a timeout); the next batch gets a fresh one. */
   instanceReset?: boolean;
+  /** What consume() asked of its partition (applied after a successful batch only). */
+  control?: ConsumerControl;
   durationMs: number;
+}
+
+/** A consumer's this.pause()/this.seek() during a batch. */
+export interface ConsumerControl {
+  /** Pause the partition: for this many ms, or (null) until the consumer's resume(). */
+  pauseMs?: number | null;
+  /** The next batch starts at this offset. */
+  seek?: number;
 }
 
 /** Offsets marked in revoked()/shutdown() hooks, and hook failures. */

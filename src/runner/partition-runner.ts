@@ -16,7 +16,7 @@ import { JobTimeoutError, PayloadError, RouteNotFoundError, serializeError } fro
 import { resolveDeserializer, type DeserializerFn } from '../messages/deserializers.ts';
 import { Messages } from '../messages/messages.ts';
 import type { RawBatch } from '../protocol/batch-codec.ts';
-import type { BatchOutcome, HookOutcome } from '../protocol/tasks.ts';
+import type { BatchOutcome, Gate, HookOutcome } from '../protocol/tasks.ts';
 import { partitionKey } from '../protocol/partition-id.ts';
 import { readWindow, type FetchedRecords, type RecordWindow, type WireRecords } from '../protocol/records.ts';
 import { applyFilter } from './route-filter.ts';
@@ -90,7 +90,7 @@ export class PartitionRunner {
       const route = this.#app.route(group, topic);
       if (!route) throw new RouteNotFoundError(group, topic);
       const consumer = new route.consumer();
-      const ctx: ConsumerContext = { consumerGroup: group, topic, partition, attempt: 1, marked: null, signal: NEVER_ABORTED, producer: this.#producer ?? this.#app.producer, responder: route.responder, pending: [] };
+      const ctx: ConsumerContext = { consumerGroup: group, topic, partition, attempt: 1, marked: null, signal: NEVER_ABORTED, producer: this.#producer ?? this.#app.producer, responder: route.responder, pending: [], gate: null, control: {}, inBatch: false };
       attachContext(consumer, ctx);
       const settings = this.#app.group(group)!.settings;
       inst = {
@@ -113,7 +113,7 @@ export class PartitionRunner {
    * Runs one batch: the window of the partition's records (decoded here,
    * filtered by the route's filter) through consume() on its instance.
    */
-  async runBatch(group: string, topic: string, partition: number, records: FetchedRecords | WireRecords, window: RecordWindow, attempt: number): Promise<BatchOutcome> {
+  async runBatch(group: string, topic: string, partition: number, records: FetchedRecords | WireRecords, window: RecordWindow, attempt: number, gate?: Gate): Promise<BatchOutcome> {
     const started = performance.now();
     let inst: Instance;
     let raw: RawBatch;
@@ -136,6 +136,10 @@ export class PartitionRunner {
     inst.ctx.marked = null;
     inst.ctx.signal = controller.signal;
     inst.ctx.pending = [];
+    inst.ctx.control = {};
+    // The same shared gate for the partition's whole stay here; a new assignment brings a new one (and a new instance).
+    if (gate) inst.ctx.gate = new Int32Array(gate.fence);
+    inst.ctx.inBatch = true;
     const work = (async () => {
       if (!inst.initialized) {
         await inst.consumer.initialized();
@@ -147,11 +151,16 @@ export class PartitionRunner {
     })();
     // An abandoned (timed-out) batch may reject later: that must not crash the thread.
     work.catch(() => {});
+    void work.finally(() => (inst.ctx.inBatch = false)).catch(() => {});
     try {
       if (inst.timeoutMs === undefined) await work;
       else await this.#withTimeout(work, inst, controller);
-      const commitOffset = inst.manualOffsets ? inst.ctx.marked : endOffset;
-      return { threadId, commitOffset, endOffset, messages: raw.offsets.length, filtered, durationMs: performance.now() - started };
+      let commitOffset = inst.manualOffsets ? inst.ctx.marked : endOffset;
+      const control = inst.ctx.control;
+      // A seek back into (or before) this batch: what comes from there was not processed, so it is not committed.
+      if (control.seek !== undefined && commitOffset !== null && control.seek < commitOffset) commitOffset = control.seek;
+      const asked = control.pauseMs !== undefined || control.seek !== undefined;
+      return { threadId, commitOffset, endOffset, messages: raw.offsets.length, filtered, durationMs: performance.now() - started, ...(asked ? { control } : {}) };
     } catch (err) {
       this.#onError?.(err);
       const stuck = err instanceof JobTimeoutError && err.stuck;
@@ -195,6 +204,14 @@ export class PartitionRunner {
     throw new JobTimeoutError(timeoutMs);
   }
 
+  /** Runs eofed() on the partition's instance (if it has one that ran a batch); what it marks is committed. */
+  async eofed(group: string, topic: string, partition: number): Promise<HookOutcome> {
+    const inst = this.#instances.get(partitionKey(group, topic, partition));
+    const out: HookOutcome = { threadId, commits: [], errors: [] };
+    if (inst) await this.#hook(inst, 'eofed', out);
+    return out;
+  }
+
   /** Runs revoked() and drops the instance (a later assignment gets a fresh one). */
   async revoke(group: string, topic: string, partition: number): Promise<HookOutcome> {
     const key = partitionKey(group, topic, partition);
@@ -215,7 +232,7 @@ export class PartitionRunner {
     return out;
   }
 
-  async #hook(inst: Instance, hook: 'revoked' | 'shutdown', out: HookOutcome): Promise<void> {
+  async #hook(inst: Instance, hook: 'revoked' | 'shutdown' | 'eofed', out: HookOutcome): Promise<void> {
     const { consumerGroup: group, topic, partition } = contextOf(inst.consumer);
     inst.ctx.marked = null;
     inst.ctx.pending = [];
@@ -223,6 +240,7 @@ export class PartitionRunner {
       // An instance that never got a batch was never initialized: nothing to tear down.
       if (inst.initialized) await inst.consumer[hook]();
     } catch (err) {
+      this.#onError?.(err);
       out.errors.push({ group, topic, partition, error: serializeError(err) });
     }
     try {

@@ -8,7 +8,7 @@
  */
 import type { App } from '../app/app.ts';
 import type { Consumer } from '../consumer/consumer.ts';
-import { InvalidArgumentError, type SerializedError } from '../errors.ts';
+import { ConsumerError, InvalidArgumentError, type SerializedError } from '../errors.ts';
 import { emptyRawBatch, type Headers } from '../protocol/batch-codec.ts';
 import { asList, toWire, type DeliveryReport, type OutgoingMessage, type Producer, type WireMessage } from '../producer/producer.ts';
 import { PartitionRunner } from '../runner/partition-runner.ts';
@@ -50,6 +50,8 @@ export interface ConsumeReport {
   filtered: number;
   /** What the runtime would commit after this batch: the next offset to read, or null (nothing new, e.g. manualOffsets without a mark). */
   commitOffset: number | null;
+  /** What consume() asked of its partition: `pauseMs` (null: until resume()) and `seek`. */
+  control?: { pauseMs?: number | null; seek?: number };
 }
 
 export interface TestConsumerOptions {
@@ -119,12 +121,9 @@ class RecordingProducer implements Producer {
   async disconnect(): Promise<void> {}
 }
 
-/** The error a batch failed with: the one thrown when available, else rebuilt from its serialized form. */
+/** An error known only in its serialized form (the runner normally hands over the one thrown). */
 function rebuild(e: SerializedError): Error {
-  const err = new Error(e.message) as Error & { code?: string };
-  err.name = e.name;
-  if (e.code) err.code = e.code;
-  return err;
+  return new ConsumerError(e.message, e.name, e.stack, e.code);
 }
 
 export class ConsumerTest<C extends Consumer<any> = Consumer<any>> {
@@ -202,23 +201,31 @@ export class ConsumerTest<C extends Consumer<any> = Consumer<any>> {
     const out = await this.#runner.runBatch(this.group, this.topic, this.partition, { kind: 'decoded', raw: batch }, { from, to: this.#nextOffset, max: list.length, skip: [] }, options.attempt ?? 1);
     if (out.commitOffset !== null) this.#committed = Math.max(this.#committed ?? 0, out.commitOffset);
     if (out.error) throw this.#thrown instanceof Error ? this.#thrown : rebuild(out.error);
-    return { messages: out.messages ?? 0, filtered: out.filtered ?? 0, commitOffset: out.commitOffset };
+    return { messages: out.messages ?? 0, filtered: out.filtered ?? 0, commitOffset: out.commitOffset, ...(out.control ? { control: out.control } : {}) };
   }
 
   /** Runs revoked() (the partition was taken away) and drops the instance; the next consume() gets a fresh one. */
   async revoke(): Promise<void> {
+    this.#thrown = undefined;
     this.#hookResult(await this.#runner.revoke(this.group, this.topic, this.partition));
   }
 
   /** Runs shutdown() (graceful stop) and drops the instance. */
   async shutdown(): Promise<void> {
+    this.#thrown = undefined;
     this.#hookResult(await this.#runner.shutdown());
+  }
+
+  /** Runs eofed() (the partition reached the end of its log; topics with `eofed: true`). */
+  async eofed(): Promise<void> {
+    this.#thrown = undefined;
+    this.#hookResult(await this.#runner.eofed(this.group, this.topic, this.partition));
   }
 
   #hookResult(out: { commits: Array<{ offset: number }>; errors: Array<{ error: SerializedError }> }): void {
     for (const c of out.commits) this.#committed = Math.max(this.#committed ?? 0, c.offset);
     const failed = out.errors[0];
-    if (failed) throw rebuild(failed.error);
+    if (failed) throw this.#thrown instanceof Error ? this.#thrown : rebuild(failed.error);
   }
 }
 

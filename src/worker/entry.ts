@@ -34,9 +34,11 @@ export default async function handle(task: WorkerTask): Promise<BatchOutcome | H
     case 'batch':
       // A batch fenced while it waited for this thread never enters consume() (see Gate).
       if (!admitted(task.gate)) return { threadId, withdrawn: true, commitOffset: null, durationMs: 0 };
-      return r.runBatch(task.group, task.topic, task.partition, task.records, task.window, task.attempt);
+      return r.runBatch(task.group, task.topic, task.partition, task.records, task.window, task.attempt, task.gate);
     case 'revoke':
       return r.revoke(task.group, task.topic, task.partition);
+    case 'eofed':
+      return r.eofed(task.group, task.topic, task.partition);
     case 'shutdown':
       return r.shutdown();
     case 'ping':

@@ -20,6 +20,7 @@ test('kafkajs lines: transient coordinator errors while retrying are debug; real
   assert.equal(kafkajsLogLevel(logLevel.ERROR, response('The group coordinator is not available')), 'debug');
   assert.equal(kafkajsLogLevel(logLevel.ERROR, response("The coordinator is loading and hence can't process requests for this group")), 'debug');
   assert.equal(kafkajsLogLevel(logLevel.ERROR, response('This is not the correct coordinator for this group')), 'debug');
+  assert.equal(kafkajsLogLevel(logLevel.ERROR, response('The group is rebalancing, so a rejoin is needed')), 'debug', 'a heartbeat learning of a rebalance: kafkajs rejoins');
   assert.equal(kafkajsLogLevel(logLevel.ERROR, response('Not authorized to access group: Group authorization failed')), 'error', 'not retriable');
   assert.equal(kafkajsLogLevel(logLevel.ERROR, { message: '[Consumer] Crash: KafkaJSNumberOfRetriesExceeded: The group coordinator is not available', error: 'x' }), 'error', 'retries ran out: an error');
   assert.equal(kafkajsLogLevel(logLevel.WARN, { message: 'something' }), 'warn');

@@ -57,6 +57,10 @@ function harness(opts: { prefetch?: number; maxMessages?: number; fail?: (b: Raw
       calls.push('revoke');
       return undefined;
     },
+    eofed: async () => {
+      calls.push('eofed');
+      return undefined;
+    },
     threadOf: () => 1,
   };
   const offsets = new OffsetTracker();

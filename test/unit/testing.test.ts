@@ -55,6 +55,22 @@ class Marking extends Consumer<string> {
   }
 }
 
+class RateLimited extends Consumer<{ id: number; limited?: boolean }> {
+  eofs = 0;
+  consume(messages: Messages<{ id: number; limited?: boolean }>): void {
+    for (const m of messages) {
+      if (m.payload.limited) {
+        this.seek(m.offset);
+        this.pause(1000);
+        return;
+      }
+    }
+  }
+  override eofed(): void {
+    this.eofs += 1;
+  }
+}
+
 const app = createApp({
   kafka: { brokers: ['127.0.0.1:1'] }, // never contacted
   routes: {
@@ -64,6 +80,7 @@ const app = createApp({
         slow: { consumer: Slow, timeoutMs: 50 },
         marks: { consumer: Marking, manualOffsets: true, deserializer: 'string' },
         broken: { consumer: Users, responder: Broken },
+        limited: { consumer: RateLimited, eofed: true },
         upper: { consumer: Marking, manualOffsets: true, deserializer: (raw) => raw!.toString('utf8').toLowerCase() },
       },
     },
@@ -136,4 +153,13 @@ test('offsets increase: within a batch and across batches', async () => {
   const t = testConsumer(app, 'marks');
   await t.consume([{ value: 'a', offset: 5 }]);
   await assert.rejects(t.consume([{ value: 'b', offset: 5 }]), /offset 5 must be a whole number ≥ 6/);
+});
+
+test('seek back into the batch and pause: the batch counts as processed only up to the seek; the report says what was asked', async () => {
+  const t = testConsumer<RateLimited>(app, 'limited');
+  const report = await t.consume([{ payload: { id: 0 } }, { payload: { id: 1 } }, { payload: { id: 2, limited: true } }, { payload: { id: 3 } }]);
+  assert.deepEqual(report, { messages: 4, filtered: 0, commitOffset: 2, control: { seek: 2, pauseMs: 1000 } });
+  assert.equal(t.committedOffset, 2, 'the limited message and those after it are not committed');
+  await t.eofed();
+  assert.equal(t.consumer.eofs, 1);
 });

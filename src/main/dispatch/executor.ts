@@ -11,6 +11,8 @@ export interface Executor {
   /** Runs the window of the partition's records as one batch, unless its gate was fenced before it could start (then `withdrawn`). */
   run(route: TopicRoute, partition: number, records: FetchedRecords, window: RecordWindow, attempt: number, gate: Gate): Promise<BatchOutcome>;
   revoke(route: TopicRoute, partition: number): Promise<HookOutcome | undefined>;
+  /** eofed() on the partition's instance, on its thread. */
+  eofed(route: TopicRoute, partition: number): Promise<HookOutcome | undefined>;
   /** Thread id the partition runs on ('inline' for the main thread), if known. */
   threadOf(route: TopicRoute, partition: number): number | 'inline' | undefined;
 }

@@ -14,7 +14,11 @@ export class InlineExecutor implements Executor {
 
   run(route: TopicRoute, partition: number, records: FetchedRecords, window: RecordWindow, attempt: number, gate: Gate): Promise<BatchOutcome> {
     if (!admitted(gate)) return Promise.resolve({ threadId: 0, withdrawn: true, commitOffset: null, durationMs: 0 });
-    return this.runner.runBatch(route.group, route.topic, partition, records, window, attempt);
+    return this.runner.runBatch(route.group, route.topic, partition, records, window, attempt, gate);
+  }
+
+  eofed(route: TopicRoute, partition: number): Promise<HookOutcome | undefined> {
+    return this.runner.eofed(route.group, route.topic, partition);
   }
 
   revoke(route: TopicRoute, partition: number): Promise<HookOutcome | undefined> {

@@ -40,6 +40,10 @@ export class PoolExecutor implements Executor {
     return this.pool.revoke(partitionKey(route.group, route.topic, partition), { kind: 'revoke', group: route.group, topic: route.topic, partition });
   }
 
+  eofed(route: TopicRoute, partition: number): Promise<HookOutcome | undefined> {
+    return this.pool.runHook(partitionKey(route.group, route.topic, partition), { kind: 'eofed', group: route.group, topic: route.topic, partition });
+  }
+
   threadOf(route: TopicRoute, partition: number): number | undefined {
     return this.pool.pinnedThread(partitionKey(route.group, route.topic, partition));
   }

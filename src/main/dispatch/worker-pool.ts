@@ -304,6 +304,13 @@ export class WorkerPool {
     return (await this.#runOn(id, task)) as HookOutcome;
   }
 
+  /** A hook on the partition's thread, which keeps it (no-op when it was never pinned, or its thread died). */
+  async runHook(key: string, task: Extract<WorkerTask, { kind: 'eofed' }>): Promise<HookOutcome | undefined> {
+    const id = this.#pins.get(key);
+    if (id === undefined || !this.#ready.has(id)) return undefined;
+    return (await this.#runOn(id, task)) as HookOutcome;
+  }
+
   /** shutdown() on every instance of every thread. */
   async shutdownAll(): Promise<HookOutcome[]> {
     const ids = this.threadIds();

@@ -5,7 +5,7 @@
  */
 import type { TopicRoute } from '../../config/resolve.ts';
 import type { SerializedError } from '../../errors.ts';
-import type { Gate } from '../../protocol/tasks.ts';
+import { GATE_EPOCH, GATE_REVOKED, GATE_SLOTS, type Gate } from '../../protocol/tasks.ts';
 import type { QueuedBatch } from './batch-slices.ts';
 
 export class PartitionState {
@@ -32,8 +32,13 @@ export class PartitionState {
   /** Dead-lettered offsets to drop when the messages before them are fetched again. */
   readonly skip = new Set<number>();
   revoked = false;
-  /** Shared with worker threads: a batch runs only if this still holds the epoch it was sent with. */
-  readonly fence = new Int32Array(new SharedArrayBuffer(4));
+  /** Shared with worker threads: the epoch a batch must still match to run, the revoked flag, resume requests (GATE_*). */
+  readonly fence = new Int32Array(new SharedArrayBuffer(4 * GATE_SLOTS));
+  /** The consumer paused the partition (this.pause()): nothing is dispatched until it ends. */
+  userPaused = false;
+  userPauseTimer: NodeJS.Timeout | null = null;
+  /** eofed() ran for the current end of the log; new records arm it again. */
+  eofedSent = false;
   epoch = 0;
   processedMessages = 0;
   lastError: SerializedError | null = null;
@@ -45,7 +50,7 @@ export class PartitionState {
   ) {}
 
   get blocked(): boolean {
-    return this.retryTimer !== null || this.deadLettering || this.seeking;
+    return this.retryTimer !== null || this.deadLettering || this.seeking || this.userPaused;
   }
 
   get gate(): Gate {
@@ -55,6 +60,11 @@ export class PartitionState {
   /** Withdraws every batch handed out so far that has not started (a new epoch). */
   fenceOff(): void {
     this.epoch = (this.epoch + 1) | 0;
-    Atomics.store(this.fence, 0, this.epoch);
+    Atomics.store(this.fence, GATE_EPOCH, this.epoch);
+  }
+
+  /** The partition is no longer this process's: a running consume() sees `this.assigned === false`. */
+  markRevoked(): void {
+    Atomics.store(this.fence, GATE_REVOKED, 1);
   }
 }

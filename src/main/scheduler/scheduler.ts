@@ -38,7 +38,7 @@ import type { Logger } from '../../logger.ts';
 import type { RawBatch } from '../../protocol/batch-codec.ts';
 import type { FetchedRecords } from '../../protocol/records.ts';
 import { topicPartitionKey as pkey } from '../../protocol/partition-id.ts';
-import { UNKNOWN_THREAD, type BatchOutcome } from '../../protocol/tasks.ts';
+import { GATE_RESUME, UNKNOWN_THREAD, type BatchOutcome, type ConsumerControl } from '../../protocol/tasks.ts';
 import type { DeadLetterDispatcher } from '../dead-letter.ts';
 import type { Executor } from '../dispatch/executor.ts';
 import type { FailureReason, Instrumentation, ThreadRef } from '../../events.ts';
@@ -122,6 +122,7 @@ export class Scheduler {
     if (state.seeking) return; // kafkajs will deliver these offsets again, from the seek
     const startOffset = state.fetchPosition ?? fetchedFrom;
     if (startOffset >= nextOffset) return;
+    state.eofedSent = false; // new records: the end of the log moved
     state.firstOffset ??= startOffset;
     state.fetchPosition = nextOffset;
     state.queue.push({ records, startOffset, nextOffset });
@@ -206,7 +207,79 @@ export class Scheduler {
       attempt,
       nextOffset: end,
     });
+    if (outcome.control) this.#applyControl(state, outcome.control, end);
+    if (!this.#eofed(state, batch, end)) this.#pump(state);
+  }
+
+  /**
+   * What consume() asked for, after its batch succeeded: seek first (the
+   * queue is dropped and the source re-reads from there; a forward seek counts
+   * the skipped offsets as processed), then pause.
+   */
+  #applyControl(state: PartitionState, control: ConsumerControl, end: number): void {
+    const { topic } = state.route;
+    if (control.seek !== undefined && control.seek !== end) {
+      if (control.seek > end) this.#deps.offsets.markProcessed(topic, state.partition, control.seek);
+      this.#deps.logger.debug({ topic, partition: state.partition, from: end, to: control.seek }, 'consumer seeks');
+      this.#rewind(state, control.seek, 0);
+    }
+    if (control.pauseMs !== undefined) this.#userPause(state, control.pauseMs);
+  }
+
+  /** this.pause(ms?): nothing is dispatched (nor fetched) until `ms` passed or the consumer's resume() (shared gate). */
+  #userPause(state: PartitionState, ms: number | null): void {
+    state.userPaused = true;
+    this.#pause(state, 'consumer');
+    if (state.userPauseTimer) clearTimeout(state.userPauseTimer);
+    state.userPauseTimer = ms === null ? null : setTimeout(() => this.#userResume(state), ms);
+    // The consumer's resume() bumps the gate's counter and notifies: wait for a change from now on.
+    const seen = Atomics.load(state.fence, GATE_RESUME);
+    const waited = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<string> | string } }).waitAsync(state.fence, GATE_RESUME, seen);
+    const wake = () => {
+      if (state.userPaused && !state.revoked && Atomics.load(state.fence, GATE_RESUME) !== seen) this.#userResume(state);
+    };
+    if (waited.async) void (waited.value as Promise<string>).then(wake);
+    else wake();
+  }
+
+  #userResume(state: PartitionState): void {
+    if (!state.userPaused) return;
+    state.userPaused = false;
+    if (state.userPauseTimer) clearTimeout(state.userPauseTimer);
+    state.userPauseTimer = null;
+    Atomics.notify(state.fence, GATE_RESUME); // releases a waiter of an earlier pause
+    if (state.revoked || this.#stopping) return;
+    if (state.paused && !state.seeking && state.queue.length < this.#deps.group.settings.prefetch) this.#resume(state);
     this.#pump(state);
+  }
+
+  /**
+   * Topics with `eofed: true`: when a batch ends at the partition's high
+   * watermark (as of its fetch) and nothing is queued, eofed() runs on the
+   * partition's instance, in line like a batch (nothing overlaps it). True
+   * when it was dispatched (it pumps the queue when done).
+   */
+  #eofed(state: PartitionState, batch: QueuedBatch, end: number): boolean {
+    if (!state.route.eofed || state.eofedSent || state.queue.length > 0 || state.blocked || state.revoked || this.#stopping) return false;
+    const hw = batch.records.kind === 'raw' ? batch.records.highWatermark : batch.records.raw.highWatermark;
+    if (end < hw) return false;
+    state.eofedSent = true;
+    const { route, partition } = state;
+    state.inFlight = this.#deps
+      .executorFor(route)
+      .eofed(route, partition)
+      .then(
+        (out) => {
+          for (const c of out?.commits ?? []) this.#deps.offsets.markProcessed(c.topic, c.partition, c.offset);
+          for (const e of out?.errors ?? []) this.#deps.logger.error({ err: e.error, topic: route.topic, partition }, 'eofed() failed');
+        },
+        (err: unknown) => this.#deps.logger.error({ err, topic: route.topic, partition }, 'eofed() could not run'),
+      )
+      .then(() => {
+        state.inFlight = null;
+        if (!state.revoked) this.#pump(state);
+      });
+    return true;
   }
 
   /** The messages before `nextOffset` are done with: the attempt count starts over (or at the isolation's base). */
@@ -334,7 +407,7 @@ export class Scheduler {
     this.#deps.events.emit('batch.retried', { group: state.route.group, topic: state.route.topic, partition: state.partition, attempt: state.attempt, fromOffset, delayMs, isolating });
   }
 
-  #pause(state: PartitionState, reason: 'prefetch' | 'rewind'): void {
+  #pause(state: PartitionState, reason: 'prefetch' | 'rewind' | 'consumer'): void {
     if (state.paused) return;
     state.paused = true;
     this.#deps.fetch.pause(state.route.topic, state.partition);
@@ -373,7 +446,7 @@ export class Scheduler {
       state.seeking = false;
       state.fetchPosition = offset;
       this.#deps.fetch.seek(state.route.topic, state.partition, offset);
-      this.#resume(state);
+      if (!state.userPaused) this.#resume(state);
     }, delay);
   }
 
@@ -480,7 +553,12 @@ export class Scheduler {
     if (!state) return;
     this.#partitions.delete(k);
     state.revoked = true;
+    state.markRevoked();
     state.fenceOff();
+    if (state.userPauseTimer) clearTimeout(state.userPauseTimer);
+    state.userPauseTimer = null;
+    state.userPaused = false;
+    Atomics.notify(state.fence, GATE_RESUME);
     state.queue.length = 0;
     if (state.retryTimer) clearTimeout(state.retryTimer);
     state.retryTimer = null;
@@ -507,6 +585,9 @@ export class Scheduler {
       s.queue.length = 0;
       if (s.retryTimer) clearTimeout(s.retryTimer);
       s.retryTimer = null;
+      if (s.userPauseTimer) clearTimeout(s.userPauseTimer);
+      s.userPauseTimer = null;
+      Atomics.notify(s.fence, GATE_RESUME);
       if (s.inFlight) inFlight.push(s.inFlight);
     }
     await withTimeout(Promise.all(inFlight), Math.max(0, deadline - Date.now()));
