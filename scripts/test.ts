@@ -55,6 +55,7 @@ const SATURATING = /(bench|commit-truth|chaos|ctrl-c)\.test\.ts$/;
 /** Files that need programs outside npm, and the one line that says how to get them. */
 const NEEDS: Array<{ file: RegExp; programs: string[]; install: string }> = [
   { file: /observability\.test\.ts$/, programs: ['prometheus', 'promtool'], install: 'apt-get install prometheus (Debian/Ubuntu; .ci/run does it): the test scrapes Partita with a real Prometheus and lints with promtool' },
+  { file: /swarm\.test\.ts$/, programs: ['promtool'], install: 'apt-get install prometheus (Debian/Ubuntu; .ci/run does it): the test lints the swarm\'s aggregated metrics with promtool' },
   { file: /status-page\.test\.ts$/, programs: [process.env.PARTITA_CHROMIUM ?? 'chromium'], install: 'apt-get install chromium (Debian; .ci/run does it), or PARTITA_CHROMIUM=<its executable>: the test drives the status page in headless Chromium' },
 ];
 
