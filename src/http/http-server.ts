@@ -12,7 +12,7 @@
  * credentials cannot leak). Anything else is a JSON 404.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
-import { HttpListenError } from '../errors.ts';
+import { jsonFallbacks, listen } from './fastify-app.ts';
 import type { Logger } from '../logger.ts';
 import type { Server } from '../main/server.ts';
 import { STATUS_PAGE_HEADERS, STATUS_PAGE_HTML } from './status-page.ts';
@@ -107,21 +107,14 @@ export async function startHttpServer(target: Server | (() => Server | undefined
     return { state: server.state, ready: server.ready, ...server.status() };
   });
 
-  app.setNotFoundHandler((req, reply) => {
-    void reply.code(404).send({ error: 'not found', method: req.method, path: req.url.split('?')[0], endpoints: ['/', '/metrics', '/health', '/ready', '/status'] });
-  });
-  app.setErrorHandler((err, _req, reply) => {
-    opts.logger?.error({ err }, 'http request failed');
-    void reply.code(500).send({ error: 'internal error', message: err instanceof Error ? err.message : String(err) });
-  });
+  jsonFallbacks(app, ['/', '/metrics', '/health', '/ready', '/status'], opts.logger);
 
   let url: string;
   try {
-    url = await app.listen({ host: opts.host, port: opts.port });
+    url = await listen(app, opts.host, opts.port);
   } catch (err) {
     loop.stop();
-    await app.close().catch(() => {});
-    throw new HttpListenError(opts.host, opts.port, err);
+    throw err;
   }
   opts.logger?.info({ url }, `metrics and health on ${url} (/metrics /health /ready /status; status page: /)`);
   return {

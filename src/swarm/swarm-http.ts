@@ -11,7 +11,7 @@
  */
 import Fastify from 'fastify';
 import { Counter, Gauge, Registry } from 'prom-client';
-import { HttpListenError } from '../errors.ts';
+import { jsonFallbacks, listen } from '../http/fastify-app.ts';
 import type { Logger } from '../logger.ts';
 import { aggregateSwarmMetrics, type MetricJson } from './aggregate-metrics.ts';
 import type { MemberState, Supervisor } from './supervisor.ts';
@@ -117,21 +117,8 @@ export async function startSwarmHttp(supervisor: Supervisor, opts: SwarmHttpOpti
     app.get('/', async (_req, reply) => reply.headers({ 'content-type': 'text/html; charset=utf-8', ...page.headers }).send(page.html));
   }
 
-  app.setNotFoundHandler((req, reply) => {
-    void reply.code(404).send({ error: 'not found', method: req.method, path: req.url.split('?')[0], endpoints });
-  });
-  app.setErrorHandler((err, _req, reply) => {
-    opts.logger?.error({ err }, 'http request failed');
-    void reply.code(500).send({ error: 'internal error', message: err instanceof Error ? err.message : String(err) });
-  });
-
-  let url: string;
-  try {
-    url = await app.listen({ host: opts.host, port: opts.port });
-  } catch (err) {
-    await app.close().catch(() => {});
-    throw new HttpListenError(opts.host, opts.port, err);
-  }
+  jsonFallbacks(app, endpoints, opts.logger);
+  const url = await listen(app, opts.host, opts.port);
   opts.logger?.info({ url }, `swarm metrics and health on ${url} (${endpoints.join(' ')})`);
   return { url, close: () => app.close() };
 }
