@@ -238,7 +238,10 @@ export class ConsumerGroup {
       assignment: this.#assignment,
       partitions: this.#scheduler.status().map((p) => {
         const lag = this.#lag.get(p.topic, p.partition);
-        return { ...p, lag: lag?.lag, logEndOffset: lag?.logEndOffset };
+        // The lag poll reads Kafka's committed offset every lagIntervalMs; this process's own
+        // acknowledged commit is fresher, so /status (and the status page) measure from it.
+        const fresh = lag && p.committedOffset !== undefined ? Math.max(0, lag.logEndOffset - p.committedOffset) : lag?.lag;
+        return { ...p, lag: fresh === undefined || lag === undefined ? fresh : Math.min(fresh, lag.lag), logEndOffset: lag?.logEndOffset };
       }),
     };
   }
