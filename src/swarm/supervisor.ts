@@ -135,7 +135,7 @@ export class Supervisor {
           m.state = 'running';
           m.started = true;
           m.downSince = undefined;
-          this.#log.info({ process: m.index, pid: child.pid }, `process ${m.index} (pid ${child.pid}) is running`);
+          this.#log.info({ process: m.index, processPid: child.pid }, `process ${m.index} (pid ${child.pid}) is running`);
         } else if (msg.state === 'stopping' && m.state === 'running' && this.#state === 'running') {
           // Stopping on its own (its fetcher crashed, or someone signalled it): an exit follows.
           m.state = 'stopping';
@@ -154,7 +154,7 @@ export class Supervisor {
       this.#log.error({ err, process: m.index }, `process ${m.index}: ${err.message}`);
       if (child.pid === undefined) onExit(1, null);
     });
-    this.#log.info({ process: m.index, pid: child.pid }, `process ${m.index} started (pid ${child.pid})`);
+    this.#log.info({ process: m.index, processPid: child.pid }, `process ${m.index} started (pid ${child.pid})`);
   }
 
   #exited(m: Member, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
@@ -168,7 +168,7 @@ export class Supervisor {
       m.stopExit = exit;
       m.state = code === 0 ? 'stopped' : 'failed';
       const level = code === 0 ? 'info' : 'error';
-      this.#log[level]({ process: m.index, pid: child.pid, code, signal }, `process ${m.index} (pid ${child.pid}) stopped: ${m.lastExit}`);
+      this.#log[level]({ process: m.index, processPid: child.pid, code, signal }, `process ${m.index} (pid ${child.pid}) stopped: ${m.lastExit}`);
       this.#settleIfAllExited();
       return;
     }
@@ -179,7 +179,7 @@ export class Supervisor {
       m.state = 'restarting';
       m.restarts += 1;
       this.#log.warn(
-        { process: m.index, pid: child.pid, code, signal, livedMs, restartInMs: decision.delayMs, failures: decision.failures },
+        { process: m.index, processPid: child.pid, code, signal, livedMs, restartInMs: decision.delayMs, failures: decision.failures },
         `process ${m.index} (pid ${child.pid}) exited unexpectedly (${m.lastExit}${m.started ? '' : ', before its server started'}): restarting it in ${decision.delayMs} ms`,
       );
       m.restartTimer = setTimeout(() => this.#spawn(m), decision.delayMs);
