@@ -32,6 +32,8 @@ export interface TopicRoute {
   filter: ((message: Message<any>) => boolean) | undefined;
   manualOffsets: boolean;
   eofed: boolean;
+  /** Virtual partitions (key-level parallelism), when set. */
+  parallel: { by: 'key' | ((message: Message<any>) => string); max: number } | undefined;
   retryBackoff: { initialMs: number; maxMs: number };
   maxMessages: number;
   timeoutMs: number | undefined;
@@ -132,6 +134,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
         filter: t.filter,
         manualOffsets: t.manualOffsets ?? DEFAULTS.topic.manualOffsets,
         eofed: t.eofed ?? DEFAULTS.topic.eofed,
+        parallel: t.parallel ? { by: t.parallel.by ?? 'key', max: t.parallel.max } : undefined,
         retryBackoff: { ...settings.retryBackoff, ...t.retryBackoff },
         maxMessages: t.maxMessages ?? settings.maxMessages,
         timeoutMs: t.timeoutMs,

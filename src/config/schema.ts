@@ -70,6 +70,13 @@ export interface TopicOptions<P = any> {
   manualOffsets?: boolean;
   /** Call the consumer's eofed() when a partition reaches the end of its log with nothing left to process. @default false */
   eofed?: boolean;
+  /**
+   * Key-level parallelism inside a partition: each batch is split into up to `max`
+   * virtual partitions by key (or by what `by` returns); messages with the same key keep
+   * their order, virtual partitions run concurrently on the partition's thread, each on
+   * its own persistent consumer instance.
+   */
+  parallel?: { by?: 'key' | ((message: Message<P>) => string); max: number };
   /** Overrides the group's retry backoff for this topic. */
   retryBackoff?: { initialMs?: number; maxMs?: number };
   /** Overrides the group's maxMessages (most messages per consume() call) for this topic. */
@@ -181,6 +188,7 @@ const topicSchema = z
     filter: fn('message) => boolean').optional(),
     manualOffsets: z.boolean().optional(),
     eofed: z.boolean().optional(),
+    parallel: z.object({ by: z.union([z.literal('key'), fn('message) => string')]).optional(), max: z.number().int().min(1).max(1024) }).strict().optional(),
     retryBackoff: z.object({ initialMs: positiveInt.optional(), maxMs: positiveInt.optional() }).strict().optional(),
     maxMessages: z.number().int().min(1).max(1_000_000).optional(),
     timeoutMs: positiveInt.optional(),

@@ -20,6 +20,8 @@ export interface ConsumerContext {
   consumerGroup: string;
   topic: string;
   partition: number;
+  /** The virtual partition this instance serves (topics with `parallel`), else null. */
+  virtualPartition: number | null;
   /** 1 for a first delivery; 2+ when the batch is retried after an error. */
   attempt: number;
   /** Next offset to commit from markAsConsumed (highest marked offset + 1). */
@@ -59,6 +61,15 @@ export abstract class Consumer<P = unknown> {
 
   get partition(): number {
     return this.#ctx().partition;
+  }
+
+  /**
+   * On a topic with `parallel`: which virtual partition (0 … max-1) this
+   * instance serves — one instance per virtual partition, kept across batches.
+   * Null otherwise.
+   */
+  get virtualPartition(): number | null {
+    return this.#ctx().virtualPartition;
   }
 
   /** 1 for a batch's first delivery, 2+ while retrying it after an error. */

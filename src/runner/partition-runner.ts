@@ -16,15 +16,17 @@ import { JobTimeoutError, PayloadError, RouteNotFoundError, serializeError } fro
 import { resolveDeserializer, type DeserializerFn } from '../messages/deserializers.ts';
 import { Messages } from '../messages/messages.ts';
 import type { RawBatch } from '../protocol/batch-codec.ts';
-import type { BatchOutcome, Gate, HookOutcome } from '../protocol/tasks.ts';
+import type { BatchOutcome, ConsumerControl, Gate, HookOutcome } from '../protocol/tasks.ts';
 import { partitionKey } from '../protocol/partition-id.ts';
 import { readWindow, type FetchedRecords, type RecordWindow, type WireRecords } from '../protocol/records.ts';
 import { applyFilter } from './route-filter.ts';
+import { firstNotDone, instanceKey, mergeControl, splitByKey } from './virtual-partitions.ts';
 import type { Producer } from '../producer/producer.ts';
 
 interface Instance {
+  /** Its key in the runner: the partition's, plus `#<n>` for virtual partition n. */
+  key: string;
   route: TopicRoute;
-  checkCrcs: boolean;
   consumer: Consumer<unknown>;
   ctx: ConsumerContext;
   deserialize: DeserializerFn;
@@ -35,6 +37,15 @@ interface Instance {
 }
 
 const NEVER_ABORTED = new AbortController().signal;
+
+/** How consume() went on one instance. */
+interface RunResult {
+  instance: Instance;
+  marked: number | null;
+  control: ConsumerControl;
+  error?: unknown;
+  stuck: boolean;
+}
 
 /**
  * The offset of the message an error is about: a PayloadError (anywhere in the
@@ -76,26 +87,26 @@ export class PartitionRunner {
 
   /** The instance of a partition, once its first batch created it (partita/testing inspects it). */
   consumerOf(group: string, topic: string, partition: number): Consumer<unknown> | undefined {
-    return this.#instances.get(partitionKey(group, topic, partition))?.consumer;
+    return this.#instances.get(instanceKey(group, topic, partition, null))?.consumer;
   }
 
   get size(): number {
     return this.#instances.size;
   }
 
-  #instance(group: string, topic: string, partition: number): Instance {
-    const key = partitionKey(group, topic, partition);
+  /** `vp`: the virtual partition (topics with `parallel`), each with an instance of its own. */
+  #instance(group: string, topic: string, partition: number, vp: number | null = null): Instance {
+    const key = instanceKey(group, topic, partition, vp);
     let inst = this.#instances.get(key);
     if (!inst) {
-      const route = this.#app.route(group, topic);
-      if (!route) throw new RouteNotFoundError(group, topic);
+      const route = this.#route(group, topic);
       const consumer = new route.consumer();
-      const ctx: ConsumerContext = { consumerGroup: group, topic, partition, attempt: 1, marked: null, signal: NEVER_ABORTED, producer: this.#producer ?? this.#app.producer, responder: route.responder, pending: [], gate: null, control: {}, inBatch: false };
+      const ctx: ConsumerContext = { consumerGroup: group, topic, partition, virtualPartition: vp, attempt: 1, marked: null, signal: NEVER_ABORTED, producer: this.#producer ?? this.#app.producer, responder: route.responder, pending: [], gate: null, control: {}, inBatch: false };
       attachContext(consumer, ctx);
       const settings = this.#app.group(group)!.settings;
       inst = {
+        key,
         route,
-        checkCrcs: settings.checkCrcs,
         consumer,
         ctx,
         deserialize: resolveDeserializer(route.deserializer),
@@ -109,28 +120,76 @@ export class PartitionRunner {
     return inst;
   }
 
+  #route(group: string, topic: string): TopicRoute {
+    const route = this.#app.route(group, topic);
+    if (!route) throw new RouteNotFoundError(group, topic);
+    return route;
+  }
+
+  /** The instances of a partition: its one instance, or one per virtual partition. */
+  #instancesOf(group: string, topic: string, partition: number): Instance[] {
+    const key = partitionKey(group, topic, partition);
+    return [...this.#instances.values()].filter((i) => i.key === key || i.key.startsWith(`${key}#`));
+  }
+
   /**
    * Runs one batch: the window of the partition's records (decoded here,
-   * filtered by the route's filter) through consume() on its instance.
+   * filtered by the route's filter) through consume() on its instance — or,
+   * on a topic with `parallel`, split by key into virtual partitions that run
+   * concurrently, each on its own instance.
    */
   async runBatch(group: string, topic: string, partition: number, records: FetchedRecords | WireRecords, window: RecordWindow, attempt: number, gate?: Gate): Promise<BatchOutcome> {
     const started = performance.now();
-    let inst: Instance;
+    let route: TopicRoute;
     let raw: RawBatch;
     let endOffset: number;
     let filtered: number;
+    let parts: Array<{ vp: number | null; raw: RawBatch }>;
     try {
-      inst = this.#instance(group, topic, partition);
-      const read = readWindow(records, window, inst.checkCrcs);
+      route = this.#route(group, topic);
+      const read = readWindow(records, window, this.#app.group(group)!.settings.checkCrcs);
       endOffset = read.endOffset;
-      ({ raw, filtered } = applyFilter(read.raw, inst.route));
+      ({ raw, filtered } = applyFilter(read.raw, route));
+      parts = route.parallel ? splitByKey(raw, route.parallel, group, resolveDeserializer(route.deserializer), attempt) : [{ vp: null, raw }];
     } catch (err) {
       this.#onError?.(err);
-      // Bytes that do not decode (BATCH_CORRUPT), or a filter that threw: nothing ran.
+      // Bytes that do not decode (BATCH_CORRUPT), or a filter (or parallel.by) that threw: nothing ran.
       return { threadId, commitOffset: null, error: serializeError(err), durationMs: performance.now() - started };
     }
     // Everything filtered out: nothing to run, the window counts as processed.
     if (raw.offsets.length === 0) return { threadId, commitOffset: endOffset, endOffset, messages: 0, filtered, durationMs: performance.now() - started };
+    const runs = await Promise.all(parts.map((part) => this.#runOne(this.#instance(group, topic, partition, part.vp), part.raw, group, attempt, gate)));
+    const done = { threadId, endOffset, messages: raw.offsets.length, filtered };
+    const control = mergeControl(runs.map((r) => r.control));
+    // Per virtual partition, the first of its offsets not done; the batch is done up to the lowest of them.
+    let commitOffset: number | null = endOffset;
+    let failed: { run: RunResult; raw: RawBatch; at: number } | undefined;
+    parts.forEach((part, i) => {
+      const run = runs[i]!;
+      const doneAll = !run.error && !run.instance.manualOffsets;
+      const at = doneAll ? undefined : firstNotDone(part.raw, run.marked);
+      if (at !== undefined && (commitOffset === null || at < commitOffset)) commitOffset = at;
+      if (run.error && (!failed || (at ?? Infinity) < failed.at)) failed = { run, raw: part.raw, at: at ?? Infinity };
+    });
+    // Not parallel: what manualOffsets commits is exactly what was marked (or nothing).
+    if (parts.length === 1 && parts[0]!.vp === null) commitOffset = runs[0]!.error || runs[0]!.instance.manualOffsets ? runs[0]!.marked : endOffset;
+    // A seek back into (or before) this batch: what comes from there was not processed, so it is not committed.
+    if (!failed && control.seek !== undefined && commitOffset !== null && control.seek < commitOffset) commitOffset = control.seek;
+    const durationMs = performance.now() - started;
+    if (!failed) return { ...done, commitOffset, durationMs, ...(control.pauseMs !== undefined || control.seek !== undefined ? { control } : {}) };
+    const err = failed.run.error;
+    return {
+      ...done,
+      commitOffset,
+      error: serializeError(err),
+      failedOffset: failedOffsetOf(err, failed.raw),
+      ...(runs.some((r) => r.stuck) ? { instanceReset: true } : {}),
+      durationMs,
+    };
+  }
+
+  /** consume() on one instance (a partition's, or a virtual partition's), with the topic's timeout. */
+  async #runOne(inst: Instance, raw: RawBatch, group: string, attempt: number, gate: Gate | undefined): Promise<RunResult> {
     const controller = new AbortController();
     inst.ctx.attempt = attempt;
     inst.ctx.marked = null;
@@ -155,26 +214,10 @@ export class PartitionRunner {
     try {
       if (inst.timeoutMs === undefined) await work;
       else await this.#withTimeout(work, inst, controller);
-      let commitOffset = inst.manualOffsets ? inst.ctx.marked : endOffset;
-      const control = inst.ctx.control;
-      // A seek back into (or before) this batch: what comes from there was not processed, so it is not committed.
-      if (control.seek !== undefined && commitOffset !== null && control.seek < commitOffset) commitOffset = control.seek;
-      const asked = control.pauseMs !== undefined || control.seek !== undefined;
-      return { threadId, commitOffset, endOffset, messages: raw.offsets.length, filtered, durationMs: performance.now() - started, ...(asked ? { control } : {}) };
+      return { instance: inst, marked: inst.ctx.marked, control: inst.ctx.control, stuck: false };
     } catch (err) {
       this.#onError?.(err);
-      const stuck = err instanceof JobTimeoutError && err.stuck;
-      return {
-        threadId,
-        commitOffset: inst.ctx.marked,
-        endOffset,
-        messages: raw.offsets.length,
-        filtered,
-        error: serializeError(err),
-        failedOffset: failedOffsetOf(err, raw),
-        ...(stuck ? { instanceReset: true } : {}),
-        durationMs: performance.now() - started,
-      };
+      return { instance: inst, marked: inst.ctx.marked, control: {}, error: err, stuck: err instanceof JobTimeoutError && err.stuck };
     }
   }
 
@@ -198,7 +241,7 @@ export class PartitionRunner {
     const settled = await Promise.race([work.then(() => 'settled' as const, () => 'settled' as const), grace]);
     clearTimeout(timer);
     if (settled === 'stuck') {
-      this.#instances.delete(partitionKey(inst.ctx.consumerGroup, inst.ctx.topic, inst.ctx.partition));
+      this.#instances.delete(inst.key);
       throw new JobTimeoutError(timeoutMs, true);
     }
     throw new JobTimeoutError(timeoutMs);
@@ -206,20 +249,17 @@ export class PartitionRunner {
 
   /** Runs eofed() on the partition's instance (if it has one that ran a batch); what it marks is committed. */
   async eofed(group: string, topic: string, partition: number): Promise<HookOutcome> {
-    const inst = this.#instances.get(partitionKey(group, topic, partition));
     const out: HookOutcome = { threadId, commits: [], errors: [] };
-    if (inst) await this.#hook(inst, 'eofed', out);
+    await Promise.all(this.#instancesOf(group, topic, partition).map((inst) => this.#hook(inst, 'eofed', out)));
     return out;
   }
 
   /** Runs revoked() and drops the instance (a later assignment gets a fresh one). */
   async revoke(group: string, topic: string, partition: number): Promise<HookOutcome> {
-    const key = partitionKey(group, topic, partition);
-    const inst = this.#instances.get(key);
     const out: HookOutcome = { threadId, commits: [], errors: [] };
-    if (!inst) return out;
-    this.#instances.delete(key);
-    await this.#hook(inst, 'revoked', out);
+    const all = this.#instancesOf(group, topic, partition);
+    for (const inst of all) this.#instances.delete(inst.key);
+    await Promise.all(all.map((inst) => this.#hook(inst, 'revoked', out)));
     return out;
   }
 

@@ -163,3 +163,42 @@ test('seek back into the batch and pause: the batch counts as processed only up 
   await t.eofed();
   assert.equal(t.consumer.eofs, 1);
 });
+
+test('parallel (virtual partitions): same key → same instance in offset order; a failure commits only the contiguous prefix', async () => {
+  const seen: Array<{ vp: number | null; key: string | null; offset: number }> = [];
+  const instances = new Set<KeyOrder>();
+  class KeyOrder extends Consumer<{ fail?: boolean }> {
+    async consume(messages: Messages<{ fail?: boolean }>): Promise<void> {
+      instances.add(this);
+      for (const m of messages) {
+        await new Promise((r) => setTimeout(r, Math.random() * 3));
+        if (m.payload.fail) throw new Error(`failed at ${m.offset}`);
+        seen.push({ vp: this.virtualPartition, key: m.keyString, offset: m.offset });
+      }
+    }
+  }
+  const vpApp = createApp({ kafka: { brokers: ['127.0.0.1:1'] }, routes: { g: { topics: { keyed: { consumer: KeyOrder, parallel: { max: 4 } } } } } });
+  const t = testConsumer<KeyOrder>(vpApp, 'keyed');
+  const keys = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+  await t.consume(Array.from({ length: 80 }, (_, i) => ({ key: keys[i % 8]!, payload: {} })));
+  assert.equal(seen.length, 80);
+  assert.equal(t.committedOffset, 80);
+  for (const k of keys) {
+    const offsets = seen.filter((s) => s.key === k).map((s) => s.offset);
+    assert.deepEqual(offsets, [...offsets].sort((x, y) => x - y), `key ${k} in offset order`);
+    assert.equal(new Set(seen.filter((s) => s.key === k).map((s) => s.vp)).size, 1, `key ${k} on one virtual partition`);
+  }
+  const vps = new Set(seen.map((s) => s.vp));
+  assert.ok(vps.size > 1 && [...vps].every((v) => v !== null && v >= 0 && v < 4), `virtual partitions used: ${[...vps]}`);
+  assert.equal(instances.size, vps.size, 'one instance per virtual partition');
+  // The next batch reuses them.
+  await t.consume(Array.from({ length: 8 }, (_, i) => ({ key: keys[i]!, payload: {} })));
+  assert.equal(instances.size, vps.size, 'instances kept across batches');
+
+  // Offset 90's key fails: the batch is done only below it, whatever the other keys finished.
+  seen.length = 0;
+  const batch = Array.from({ length: 16 }, (_, i) => ({ key: keys[i % 8]!, payload: { fail: 88 + i === 90 } }));
+  await assert.rejects(t.consume(batch), /failed at 90/);
+  assert.equal(t.committedOffset, 90, 'committed up to the failed message, not past it');
+  assert.ok(seen.some((s) => s.offset > 90), 'other keys went on past it (they run again on the retry)');
+});
