@@ -1,7 +1,9 @@
 /**
  * Boot file of the Partita contenders. Env: BENCH_BROKERS, BENCH_TOPIC,
  * BENCH_GROUP, BENCH_BACKEND (pool|inline), BENCH_WORKERS, BENCH_WORK,
- * BENCH_HASH_ROUNDS, BENCH_PREFETCH, BENCH_MAX_BYTES_PER_PARTITION, BENCH_MAX_MESSAGES.
+ * BENCH_HASH_ROUNDS, BENCH_PREFETCH, BENCH_MAX_BYTES_PER_PARTITION, BENCH_MAX_MESSAGES,
+ * BENCH_PARALLEL (virtual partitions; the bench data has no keys, so `by` spreads
+ * messages over 1,024 keys by offset, as 1,024 distinct keys would).
  * Defaults otherwise: the point is to measure what users get.
  */
 import { createApp } from 'partita';
@@ -21,7 +23,11 @@ export default createApp({
       // Frequent commits: the run ends at the last commit.
       commitIntervalMs: 100,
       topics: {
-        [env.BENCH_TOPIC ?? 'bench']: { consumer: BenchConsumer, backend: env.BENCH_BACKEND === 'inline' ? 'inline' : 'pool' },
+        [env.BENCH_TOPIC ?? 'bench']: {
+          consumer: BenchConsumer,
+          backend: env.BENCH_BACKEND === 'inline' ? 'inline' : 'pool',
+          ...(env.BENCH_PARALLEL ? { parallel: { by: (m: { offset: number }) => String(m.offset % 1024), max: Number(env.BENCH_PARALLEL) } } : {}),
+        },
       },
     },
   },

@@ -27,6 +27,10 @@ export interface ContenderSpec {
   hashRounds?: number;
   prefetch?: number;
   maxBytesPerPartition?: number;
+  /** Partita: virtual partitions per partition (topic option `parallel`). */
+  parallel?: number;
+  /** Partita: the group's maxMessages. */
+  maxMessages?: number;
   timeoutMs: number;
 }
 
@@ -154,6 +158,8 @@ async function runPartita(spec: ContenderSpec): Promise<ContenderResult> {
     BENCH_OUT_DIR: outDir,
     ...(spec.prefetch ? { BENCH_PREFETCH: String(spec.prefetch) } : {}),
     ...(spec.maxBytesPerPartition ? { BENCH_MAX_BYTES_PER_PARTITION: String(spec.maxBytesPerPartition) } : {}),
+    ...(spec.parallel ? { BENCH_PARALLEL: String(spec.parallel) } : {}),
+    ...(spec.maxMessages ? { BENCH_MAX_MESSAGES: String(spec.maxMessages) } : {}),
   });
   const app = await loadApp(BOOT);
   const server = await Server.start({ app, bootFile: BOOT, logger: createLogger({ level: 'warn' }) });
