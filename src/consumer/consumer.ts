@@ -8,7 +8,7 @@ import type { Message, Messages } from '../messages/messages.ts';
 import { ConsumerDetachedError, ResponderMissingError } from '../errors.ts';
 import type { DeliveryReport, OutgoingMessage, Producer } from '../producer/producer.ts';
 import type { ResponderClass } from './responder.ts';
-import { GATE_RESUME, GATE_REVOKED, type ConsumerControl } from '../protocol/tasks.ts';
+import { GATE_RESUME, GATE_REVOKED, GATE_STOPPING, type ConsumerControl } from '../protocol/tasks.ts';
 import { InvalidArgumentError } from '../errors.ts';
 
 /** Brand checked instead of `instanceof`, so two copies of the package still agree. */
@@ -118,6 +118,16 @@ export abstract class Consumer<P = unknown> {
   get assigned(): boolean {
     const gate = this.#ctx().gate;
     return gate === null || Atomics.load(gate, GATE_REVOKED) === 0;
+  }
+
+  /**
+   * True once the process is stopping gracefully (SIGTERM, server.stop()): a
+   * long consume() may end early — mark what it finished (markAsConsumed), the
+   * rest is delivered again after the restart. It has until shutdownTimeoutMs.
+   */
+  get stopping(): boolean {
+    const gate = this.#ctx().gate;
+    return gate !== null && Atomics.load(gate, GATE_STOPPING) === 1;
   }
 
   /**

@@ -47,7 +47,9 @@ export const GATE_EPOCH = 0;
 export const GATE_REVOKED = 1;
 /** Bumped by the consumer's resume(); the main thread waits on it while the consumer paused the partition. */
 export const GATE_RESUME = 2;
-export const GATE_SLOTS = 3;
+/** 1 once the process is stopping gracefully (a long consume() may end early; what it did not mark is delivered again). */
+export const GATE_STOPPING = 3;
+export const GATE_SLOTS = 4;
 
 /** True when the batch may still start (its partition was not fenced since it was sent). */
 export function admitted(gate: Gate): boolean {

@@ -3,7 +3,8 @@
  * holds one partition while the others go on; pause() until a timer's
  * resume(); seek() backwards replays, forwards skips (and commits the
  * skipped); this.assigned turns false when a rebalance takes the partition
- * (markAsConsumed then returns false); eofed() runs at the end of the log.
+ * (markAsConsumed then returns false), this.stopping when the process stops;
+ * eofed() runs at the end of the log.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -145,4 +146,15 @@ test('this.assigned turns false in a running consume() when a rebalance gives it
     await stop(app);
     if (second) await stop(second);
   }
+});
+
+test('this.stopping turns true in a running consume() when the process stops gracefully: a long job ends early, exit 0', { timeout: 120_000 }, async () => {
+  const { out, app } = await run('stopping', 1, 20);
+  await waitFor(() => lines(out).some((l) => l.e === 'long-job'), 'the long job runs', 60_000, 100);
+  const signalled = Date.now();
+  await stop(app);
+  const ended = lines(out).find((l) => l.e === 'long-job-end') as (Line & { stopping: boolean; ms: number }) | undefined;
+  assert.ok(ended, 'the long job ended before the process exited');
+  assert.equal(ended.stopping, true);
+  assert.ok(ended.t - signalled < 10_000, `it ended ${ended.t - signalled} ms after SIGTERM, not at its own limit (15 s)`);
 });

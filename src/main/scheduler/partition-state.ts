@@ -5,7 +5,7 @@
  */
 import type { TopicRoute } from '../../config/resolve.ts';
 import type { SerializedError } from '../../errors.ts';
-import { GATE_EPOCH, GATE_REVOKED, GATE_SLOTS, type Gate } from '../../protocol/tasks.ts';
+import { GATE_EPOCH, GATE_REVOKED, GATE_SLOTS, GATE_STOPPING, type Gate } from '../../protocol/tasks.ts';
 import type { QueuedBatch } from './batch-slices.ts';
 
 export class PartitionState {
@@ -66,5 +66,10 @@ export class PartitionState {
   /** The partition is no longer this process's: a running consume() sees `this.assigned === false`. */
   markRevoked(): void {
     Atomics.store(this.fence, GATE_REVOKED, 1);
+  }
+
+  /** The process stops gracefully: a running consume() sees `this.stopping === true`. */
+  markStopping(): void {
+    Atomics.store(this.fence, GATE_STOPPING, 1);
   }
 }

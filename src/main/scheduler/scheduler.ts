@@ -581,6 +581,7 @@ export class Scheduler {
     this.#stopping = true;
     const inFlight: Array<Promise<void>> = [];
     for (const s of this.#partitions.values()) {
+      s.markStopping();
       s.fenceOff();
       s.queue.length = 0;
       if (s.retryTimer) clearTimeout(s.retryTimer);
