@@ -69,6 +69,33 @@ async function settlePending(ctx: ConsumerContext): Promise<void> {
   }
 }
 
+interface Settled {
+  commitOffset: number | null;
+  failed: { run: RunResult; raw: RawBatch } | undefined;
+}
+
+/** One instance: the window's end when it succeeded, else (or with manualOffsets) exactly what it marked. */
+function single(run: RunResult, raw: RawBatch, endOffset: number): Settled {
+  return { commitOffset: run.error || run.instance.manualOffsets ? run.marked : endOffset, failed: run.error ? { run, raw } : undefined };
+}
+
+/**
+ * Virtual partitions: each is done below its first offset not finished (all of
+ * them when it succeeded without manualOffsets); the batch is done up to the
+ * lowest of those, and a failure is reported for the virtual partition that holds it.
+ */
+function contiguousPrefix(parts: Array<{ raw: RawBatch }>, runs: RunResult[], endOffset: number): Settled {
+  let commitOffset = endOffset;
+  let failed: (Settled['failed'] & { at: number }) | undefined;
+  parts.forEach((part, i) => {
+    const run = runs[i]!;
+    const at = !run.error && !run.instance.manualOffsets ? undefined : firstNotDone(part.raw, run.marked);
+    if (at !== undefined && at < commitOffset) commitOffset = at;
+    if (run.error && (!failed || (at ?? Infinity) < failed.at)) failed = { run, raw: part.raw, at: at ?? Infinity };
+  });
+  return { commitOffset, failed };
+}
+
 export class PartitionRunner {
   readonly #app: App;
   readonly #producer: Producer | undefined;
@@ -159,33 +186,14 @@ export class PartitionRunner {
     // Everything filtered out: nothing to run, the window counts as processed.
     if (raw.offsets.length === 0) return { threadId, commitOffset: endOffset, endOffset, messages: 0, filtered, durationMs: performance.now() - started };
     const runs = await Promise.all(parts.map((part) => this.#runOne(this.#instance(group, topic, partition, part.vp), part.raw, group, attempt, gate)));
-    const done = { threadId, endOffset, messages: raw.offsets.length, filtered };
     const control = mergeControl(runs.map((r) => r.control));
-    // Per virtual partition, the first of its offsets not done; the batch is done up to the lowest of them.
-    let commitOffset: number | null = endOffset;
-    let failed: { run: RunResult; raw: RawBatch; at: number } | undefined;
-    parts.forEach((part, i) => {
-      const run = runs[i]!;
-      const doneAll = !run.error && !run.instance.manualOffsets;
-      const at = doneAll ? undefined : firstNotDone(part.raw, run.marked);
-      if (at !== undefined && (commitOffset === null || at < commitOffset)) commitOffset = at;
-      if (run.error && (!failed || (at ?? Infinity) < failed.at)) failed = { run, raw: part.raw, at: at ?? Infinity };
-    });
-    // Not parallel: what manualOffsets commits is exactly what was marked (or nothing).
-    if (parts.length === 1 && parts[0]!.vp === null) commitOffset = runs[0]!.error || runs[0]!.instance.manualOffsets ? runs[0]!.marked : endOffset;
+    let { commitOffset, failed } = route.parallel ? contiguousPrefix(parts, runs, endOffset) : single(runs[0]!, parts[0]!.raw, endOffset);
     // A seek back into (or before) this batch: what comes from there was not processed, so it is not committed.
     if (!failed && control.seek !== undefined && commitOffset !== null && control.seek < commitOffset) commitOffset = control.seek;
-    const durationMs = performance.now() - started;
-    if (!failed) return { ...done, commitOffset, durationMs, ...(control.pauseMs !== undefined || control.seek !== undefined ? { control } : {}) };
+    const outcome = { threadId, endOffset, messages: raw.offsets.length, filtered, commitOffset, durationMs: performance.now() - started };
+    if (!failed) return { ...outcome, ...(control.pauseMs !== undefined || control.seek !== undefined ? { control } : {}) };
     const err = failed.run.error;
-    return {
-      ...done,
-      commitOffset,
-      error: serializeError(err),
-      failedOffset: failedOffsetOf(err, failed.raw),
-      ...(runs.some((r) => r.stuck) ? { instanceReset: true } : {}),
-      durationMs,
-    };
+    return { ...outcome, error: serializeError(err), failedOffset: failedOffsetOf(err, failed.raw), ...(runs.some((r) => r.stuck) ? { instanceReset: true } : {}) };
   }
 
   /** consume() on one instance (a partition's, or a virtual partition's), with the topic's timeout. */
@@ -209,8 +217,7 @@ export class PartitionRunner {
       await settlePending(inst.ctx);
     })();
     // An abandoned (timed-out) batch may reject later: that must not crash the thread.
-    work.catch(() => {});
-    void work.finally(() => (inst.ctx.inBatch = false)).catch(() => {});
+    work.finally(() => (inst.ctx.inBatch = false)).catch(() => {});
     try {
       if (inst.timeoutMs === undefined) await work;
       else await this.#withTimeout(work, inst, controller);
