@@ -5,10 +5,11 @@
 import type { Scenario } from '../lib/scenario.ts';
 import { compressed } from './compressed.ts';
 import { cpu } from './cpu.ts';
+import { cpuKeyed } from './cpu-keyed.ts';
 import { io } from './io.ts';
 import { ioKeyed } from './io-keyed.ts';
 import { latency } from './latency.ts';
 import { memory } from './memory.ts';
 import { passthrough } from './passthrough.ts';
 
-export const SCENARIOS: readonly Scenario[] = [passthrough, compressed, cpu, io, ioKeyed, latency, memory];
+export const SCENARIOS: readonly Scenario[] = [passthrough, compressed, cpu, cpuKeyed, io, ioKeyed, latency, memory];

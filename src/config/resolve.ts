@@ -32,8 +32,8 @@ export interface TopicRoute {
   filter: ((message: Message<any>) => boolean) | undefined;
   manualOffsets: boolean;
   eofed: boolean;
-  /** Virtual partitions (key-level parallelism), when set. */
-  parallel: { by: 'key' | ((message: Message<any>) => string); max: number } | undefined;
+  /** Virtual partitions (key-level parallelism), when set; `threads` resolved (1 inline; at most max and the pool's size). */
+  parallel: { by: 'key' | ((message: Message<any>) => string); max: number; threads: number } | undefined;
   retryBackoff: { initialMs: number; maxMs: number };
   maxMessages: number;
   timeoutMs: number | undefined;
@@ -114,6 +114,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
+  const concurrency = cfg.concurrency ?? availableParallelism();
   const groups: ConsumerGroupRoute[] = declared.map(([name, g]) => {
     const kafka = resolveKafka({ ...cfg.kafka, ...g.kafka, brokers: g.kafka?.brokers ?? cfg.kafka.brokers }, clientId);
     const { topics: _t, kafka: _k, ...own } = g;
@@ -134,7 +135,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
         filter: t.filter,
         manualOffsets: t.manualOffsets ?? DEFAULTS.topic.manualOffsets,
         eofed: t.eofed ?? DEFAULTS.topic.eofed,
-        parallel: t.parallel ? { by: t.parallel.by ?? 'key', max: t.parallel.max } : undefined,
+        parallel: t.parallel ? resolveParallel(t.parallel, t.backend ?? DEFAULTS.topic.backend, concurrency) : undefined,
         retryBackoff: { ...settings.retryBackoff, ...t.retryBackoff },
         maxMessages: t.maxMessages ?? settings.maxMessages,
         timeoutMs: t.timeoutMs,
@@ -172,7 +173,17 @@ export function resolveConfig(input: unknown): ResolvedConfig {
   const k = cfg.kafka;
   const kafka = resolveKafka(k, clientId);
   const producer: ProducerSettings = { ...DEFAULTS.producer, serializers: {}, ...cfg.producer };
-  return { kafka, producer, http, metrics: { ...DEFAULTS.metrics, ...cfg.metrics }, concurrency: cfg.concurrency ?? availableParallelism(), shutdownTimeoutMs: cfg.shutdownTimeoutMs ?? DEFAULTS.app.shutdownTimeoutMs, groups };
+  return { kafka, producer, http, metrics: { ...DEFAULTS.metrics, ...cfg.metrics }, concurrency, shutdownTimeoutMs: cfg.shutdownTimeoutMs ?? DEFAULTS.app.shutdownTimeoutMs, groups };
+}
+
+/**
+ * How many threads a partition's virtual partitions spread over: the option, else
+ * every pool thread; never more than there are threads or virtual partitions; 1
+ * inline (the main thread is one thread).
+ */
+function resolveParallel(p: { by?: 'key' | ((message: Message<any>) => string); max: number; threads?: number }, backend: 'pool' | 'inline', concurrency: number): NonNullable<TopicRoute['parallel']> {
+  const threads = backend === 'inline' ? 1 : Math.min(p.threads ?? concurrency, concurrency, p.max);
+  return { by: p.by ?? 'key', max: p.max, threads };
 }
 
 /** Connection settings with their defaults (`clientId`: the app's, which a group inherits). */

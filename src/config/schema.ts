@@ -73,10 +73,13 @@ export interface TopicOptions<P = any> {
   /**
    * Key-level parallelism inside a partition: each batch is split into up to `max`
    * virtual partitions by key (or by what `by` returns); messages with the same key keep
-   * their order, virtual partitions run concurrently on the partition's thread, each on
-   * its own persistent consumer instance.
+   * their order, virtual partitions run concurrently, each on its own persistent
+   * consumer instance. `threads`: how many worker threads one partition's virtual
+   * partitions are spread over (virtual partition n runs on thread n mod threads), so
+   * CPU-bound work uses more than one core; 1 keeps them all on the partition's thread
+   * (enough for async I/O). @default every thread of the pool (at most `max`)
    */
-  parallel?: { by?: 'key' | ((message: Message<P>) => string); max: number };
+  parallel?: { by?: 'key' | ((message: Message<P>) => string); max: number; threads?: number };
   /** Overrides the group's retry backoff for this topic. */
   retryBackoff?: { initialMs?: number; maxMs?: number };
   /** Overrides the group's maxMessages (most messages per consume() call) for this topic. */
@@ -188,7 +191,7 @@ const topicSchema = z
     filter: fn('message) => boolean').optional(),
     manualOffsets: z.boolean().optional(),
     eofed: z.boolean().optional(),
-    parallel: z.object({ by: z.union([z.literal('key'), fn('message) => string')]).optional(), max: z.number().int().min(1).max(1024) }).strict().optional(),
+    parallel: z.object({ by: z.union([z.literal('key'), fn('message) => string')]).optional(), max: z.number().int().min(1).max(1024), threads: z.number().int().min(1).max(256).optional() }).strict().optional(),
     retryBackoff: z.object({ initialMs: positiveInt.optional(), maxMs: positiveInt.optional() }).strict().optional(),
     maxMessages: z.number().int().min(1).max(1_000_000).optional(),
     timeoutMs: positiveInt.optional(),

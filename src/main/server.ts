@@ -19,7 +19,7 @@ import type { KafkaProducer } from '../kafka/producer.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { ServerMetrics } from '../metrics/prometheus.ts';
 import { ThreadSnapshots } from '../metrics/thread-snapshots.ts';
-import { describePartition, parsePartitionKey } from '../protocol/partition-id.ts';
+import { describePartition, laneOwner, parsePartitionKey } from '../protocol/partition-id.ts';
 import type { HookOutcome } from '../protocol/tasks.ts';
 import type { Executor } from './dispatch/executor.ts';
 import { InlineExecutor } from './dispatch/inline.ts';
@@ -144,7 +144,8 @@ export class Server {
   /** A worker thread died: its partitions restart from their processed offsets on a live thread. */
   #threadLost(threadId: number, keys: string[]): void {
     this.#snapshots?.forget(threadId);
-    const partitions = keys.map(parsePartitionKey);
+    // A partition spread over threads may have had several lanes on this one: once each.
+    const partitions = [...new Set(keys.map(laneOwner))].map(parsePartitionKey);
     this.events.emit('worker.lost', { threadId, partitions });
     for (const p of partitions) this.#groups.find((g) => g.name === p.group)?.threadLost(p.topic, p.partition);
   }

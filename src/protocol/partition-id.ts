@@ -17,7 +17,23 @@ export function partitionKey(group: string, topic: string, partition: number): s
   return `${group}${SEP}${topic}${SEP}${partition}`;
 }
 
-/** The PartitionId a `partitionKey` was made from. */
+/**
+ * Where one share of a partition's virtual partitions is pinned (topics with
+ * `parallel` spread over several threads): lane 0 is the partition's own key,
+ * so a partition without lanes pins as before. `parsePartitionKey` reads the
+ * partition back from either.
+ */
+export function laneKey(key: string, lane: number): string {
+  return lane === 0 ? key : `${key}${SEP}${lane}`;
+}
+
+/** The partition key of a `laneKey` (itself for a partition key). */
+export function laneOwner(key: string): string {
+  const parts = key.split(SEP);
+  return parts.length > 3 ? parts.slice(0, 3).join(SEP) : key;
+}
+
+/** The PartitionId a `partitionKey` (or `laneKey`) was made from. */
 export function parsePartitionKey(key: string): PartitionId {
   const [group, topic, partition] = key.split(SEP);
   return { group: group!, topic: topic!, partition: Number(partition) };

@@ -18,6 +18,19 @@ export interface BatchTask {
   window: RecordWindow;
   /** The partition's admission gate, shared with the main thread (see Gate). */
   gate: Gate;
+  /** Topics with `parallel` spread over threads: this thread runs only its lane's virtual partitions. */
+  lane?: Lane;
+}
+
+/**
+ * One thread's share of a partition's virtual partitions: those with
+ * `vp % count === index`. Every lane reads the whole window (it needs every
+ * key to split it the same way) and reports on its own virtual partitions;
+ * the main thread adds the lanes' outcomes up (main/dispatch/lanes.ts).
+ */
+export interface Lane {
+  index: number;
+  count: number;
 }
 
 /**

@@ -16,7 +16,7 @@ import { JobTimeoutError, PayloadError, RouteNotFoundError, serializeError } fro
 import { resolveDeserializer, type DeserializerFn } from '../messages/deserializers.ts';
 import { Messages } from '../messages/messages.ts';
 import type { RawBatch } from '../protocol/batch-codec.ts';
-import type { BatchOutcome, ConsumerControl, Gate, HookOutcome } from '../protocol/tasks.ts';
+import type { BatchOutcome, ConsumerControl, Gate, HookOutcome, Lane } from '../protocol/tasks.ts';
 import { partitionKey } from '../protocol/partition-id.ts';
 import { readWindow, type FetchedRecords, type RecordWindow, type WireRecords } from '../protocol/records.ts';
 import { applyFilter } from './route-filter.ts';
@@ -165,7 +165,7 @@ export class PartitionRunner {
    * on a topic with `parallel`, split by key into virtual partitions that run
    * concurrently, each on its own instance.
    */
-  async runBatch(group: string, topic: string, partition: number, records: FetchedRecords | WireRecords, window: RecordWindow, attempt: number, gate?: Gate): Promise<BatchOutcome> {
+  async runBatch(group: string, topic: string, partition: number, records: FetchedRecords | WireRecords, window: RecordWindow, attempt: number, gate?: Gate, lane?: Lane): Promise<BatchOutcome> {
     const started = performance.now();
     let route: TopicRoute;
     let raw: RawBatch;
@@ -178,19 +178,24 @@ export class PartitionRunner {
       endOffset = read.endOffset;
       ({ raw, filtered } = applyFilter(read.raw, route));
       parts = route.parallel ? splitByKey(raw, route.parallel, group, resolveDeserializer(route.deserializer), attempt) : [{ vp: null, raw }];
+      // A lane runs only its share of the virtual partitions; the others run on other threads.
+      if (lane) parts = parts.filter((part) => part.vp! % lane.count === lane.index);
+      // The filter's drops are counted once per batch, by the first lane.
+      if (lane && lane.index > 0) filtered = 0;
     } catch (err) {
       this.#onError?.(err);
       // Bytes that do not decode (BATCH_CORRUPT), or a filter (or parallel.by) that threw: nothing ran.
       return { threadId, commitOffset: null, error: serializeError(err), durationMs: performance.now() - started };
     }
-    // Everything filtered out: nothing to run, the window counts as processed.
-    if (raw.offsets.length === 0) return { threadId, commitOffset: endOffset, endOffset, messages: 0, filtered, durationMs: performance.now() - started };
+    // Everything filtered out (or nothing in this lane): nothing to run here, the window counts as processed.
+    if (raw.offsets.length === 0 || parts.length === 0) return { threadId, commitOffset: endOffset, endOffset, messages: 0, filtered, durationMs: performance.now() - started };
     const runs = await Promise.all(parts.map((part) => this.#runOne(this.#instance(group, topic, partition, part.vp), part.raw, group, attempt, gate)));
     const control = mergeControl(runs.map((r) => r.control));
     let { commitOffset, failed } = route.parallel ? contiguousPrefix(parts, runs, endOffset) : single(runs[0]!, parts[0]!.raw, endOffset);
     // A seek back into (or before) this batch: what comes from there was not processed, so it is not committed.
     if (!failed && control.seek !== undefined && commitOffset !== null && control.seek < commitOffset) commitOffset = control.seek;
-    const outcome = { threadId, endOffset, messages: raw.offsets.length, filtered, commitOffset, durationMs: performance.now() - started };
+    const messages = parts.reduce((n, part) => n + part.raw.offsets.length, 0);
+    const outcome = { threadId, endOffset, messages, filtered, commitOffset, durationMs: performance.now() - started };
     if (!failed) return { ...outcome, ...(control.pauseMs !== undefined || control.seek !== undefined ? { control } : {}) };
     const err = failed.run.error;
     return { ...outcome, error: serializeError(err), failedOffset: failedOffsetOf(err, failed.raw), ...(runs.some((r) => r.stuck) ? { instanceReset: true } : {}) };
@@ -296,6 +301,10 @@ export class PartitionRunner {
       out.errors.push({ group, topic, partition, error: serializeError(err) });
       return; // what it marked is not committed: its output was not acknowledged
     }
+    // A virtual partition's mark says nothing of the others' messages below it (one of them may
+    // have failed there): in revoked()/shutdown() it is not committed. eofed() runs only when
+    // every message up to the end of the log is done, so its marks are safe.
+    if (inst.ctx.virtualPartition !== null && hook !== 'eofed') return;
     if (inst.ctx.marked !== null) out.commits.push({ group, topic, partition, offset: inst.ctx.marked });
   }
 }

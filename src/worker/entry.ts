@@ -34,7 +34,7 @@ export default async function handle(task: WorkerTask): Promise<BatchOutcome | H
     case 'batch':
       // A batch fenced while it waited for this thread never enters consume() (see Gate).
       if (!admitted(task.gate)) return { threadId, withdrawn: true, commitOffset: null, durationMs: 0 };
-      return r.runBatch(task.group, task.topic, task.partition, task.records, task.window, task.attempt, task.gate);
+      return r.runBatch(task.group, task.topic, task.partition, task.records, task.window, task.attempt, task.gate, task.lane);
     case 'revoke':
       return r.revoke(task.group, task.topic, task.partition);
     case 'eofed':

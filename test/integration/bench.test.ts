@@ -26,10 +26,11 @@ test('npm run bench --quick: every scenario and contender runs and writes a well
   assert.equal(doc.quick, true);
   assert.ok(doc.machine.cores >= 1 && doc.machine.memoryBytes > 0 && doc.machine.kafka && doc.machine.kafkajs === '2.2.4' && doc.machine.node);
   const contenders = Object.fromEntries(doc.scenarios.map((s) => [s.name, s.rows.map((r) => r.contender)]));
-  assert.deepEqual(Object.keys(contenders), ['passthrough 9 B', 'passthrough 1 KB', 'compressed 1 KB lz4', 'compressed 1 KB zstd', 'cpu', 'io', 'io keyed, 1 partition', 'latency', 'memory']);
+  assert.deepEqual(Object.keys(contenders), ['passthrough 9 B', 'passthrough 1 KB', 'compressed 1 KB lz4', 'compressed 1 KB zstd', 'cpu', 'cpu keyed, 1 partition', 'io', 'io keyed, 1 partition', 'latency', 'memory']);
   for (const c of ['compressed 1 KB lz4', 'compressed 1 KB zstd']) assert.deepEqual(contenders[c], ['kafkajs', 'partita inline', 'partita pool ×1', 'partita pool ×2']);
   for (const p of ['passthrough 9 B', 'passthrough 1 KB']) assert.deepEqual(contenders[p], ['kafkajs', 'partita inline', 'partita pool ×1', 'partita pool ×2', '@platformatic/kafka', 'java ConsumerPerformance']);
   assert.deepEqual(contenders.cpu, ['kafkajs', 'partita inline', 'partita pool ×1', 'partita pool ×2']);
+  assert.deepEqual(contenders['cpu keyed, 1 partition'], ['partita inline, parallel max 32', 'partita pool ×2, no virtual partitions', 'partita pool ×1, parallel max 32', 'partita pool ×2, parallel max 32']);
   assert.equal(contenders.io!.length, 2);
   assert.deepEqual(contenders['io keyed, 1 partition'], ['partita pool ×1', 'partita pool ×1, parallel max 32']);
   assert.equal(contenders.latency!.length, 2);

@@ -88,3 +88,14 @@ test('the abstract Consumer itself and plain functions are not consumer classes'
   assert.ok(problems({ kafka, topics: { t: { consumer: Consumer } } })[0]!.endsWith('must be a Consumer subclass'));
   assert.ok(problems({ kafka, topics: { t: { consumer: () => {} } } })[0]!.endsWith('must be a Consumer subclass'));
 });
+
+test('parallel.threads: every pool thread by default, never more than the pool or max; 1 inline; invalid values reported', () => {
+  const threadsOf = (parallel: object, more: object = {}) =>
+    createApp({ kafka, concurrency: 4, topics: { t: { consumer: Noop, parallel: parallel as { max: number }, ...more } } }).route('partita', 't')!.parallel!.threads;
+  assert.equal(threadsOf({ max: 32 }), 4);
+  assert.equal(threadsOf({ max: 3 }), 3, 'no more lanes than virtual partitions');
+  assert.equal(threadsOf({ max: 32, threads: 1 }), 1);
+  assert.equal(threadsOf({ max: 32, threads: 16 }), 4, 'no more lanes than threads');
+  assert.equal(threadsOf({ max: 32 }, { backend: 'inline' }), 1);
+  assert.deepEqual(problems({ kafka, topics: { t: { consumer: Noop, parallel: { max: 4, threads: 0 } } } }), ['topics.t.parallel.threads: Too small: expected number to be >=1']);
+});

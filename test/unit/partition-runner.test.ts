@@ -100,3 +100,33 @@ test('corrupt bytes fail the batch with BATCH_CORRUPT before consume() runs', as
   assert.match(out.error!.message, /CRC-32C/);
   assert.deepEqual(log, [], 'consume() never ran');
 });
+
+test('lanes: a thread runs only its share of the virtual partitions (vp mod count); together the lanes run every message once', async () => {
+  const ran: Array<{ lane: number; vp: number | null; offset: number }> = [];
+  let lane = -1;
+  class Keyed extends Consumer<{ n: number }> {
+    consume(messages: Messages<{ n: number }>): void {
+      for (const m of messages) ran.push({ lane, vp: this.virtualPartition, offset: m.offset });
+    }
+  }
+  const keyed = createApp({
+    kafka: { brokers: ['127.0.0.1:9092'] },
+    concurrency: 2,
+    routes: { g: { topics: { t: { consumer: Keyed, parallel: { max: 4 }, filter: (m) => m.offset !== 3 } } } },
+  });
+  assert.equal(keyed.route('g', 't')!.parallel!.threads, 2, 'spread over every pool thread by default');
+  const bytes = sharedRecordSet(recordBatch({ baseOffset: 0, records: Array.from({ length: 40 }, (_, i) => ({ offsetDelta: i, key: `k${i % 10}`, value: JSON.stringify({ n: i }) })) }));
+  const set: RawRecordSet = { kind: 'raw', topic: 't', partition: 0, highWatermark: 40, bytes, aborted: [] };
+  const r = new PartitionRunner(keyed);
+  const outcomes = [];
+  for (const index of [0, 1]) {
+    lane = index;
+    outcomes.push(await r.runBatch('g', 't', 0, set, { from: 0, to: 40, max: 1000, skip: [] }, 1, undefined, { index, count: 2 }));
+  }
+  assert.deepEqual(ran.map((x) => x.offset).sort((a, b) => a - b), Array.from({ length: 40 }, (_, i) => i).filter((o) => o !== 3), 'every message but the filtered one, once');
+  for (const x of ran) assert.equal(x.vp! % 2, x.lane, `vp ${x.vp} ran on lane ${x.lane}`);
+  assert.ok(ran.some((x) => x.lane === 0) && ran.some((x) => x.lane === 1), 'both lanes had work');
+  assert.deepEqual(outcomes.map((o) => o.commitOffset), [40, 40]);
+  assert.equal(outcomes[0]!.messages! + outcomes[1]!.messages!, 39);
+  assert.deepEqual(outcomes.map((o) => o.filtered), [1, 0], 'the filtered message is counted once, by the first lane');
+});

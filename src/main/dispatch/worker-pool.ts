@@ -21,6 +21,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { BootMessage, WorkerData } from '../../protocol/boot.ts';
 import { Piscina } from 'piscina';
 import { WorkerError } from '../../errors.ts';
+import { laneOwner } from '../../protocol/partition-id.ts';
 import type { BatchOutcome, HookOutcome, WorkerTask } from '../../protocol/tasks.ts';
 
 const WORKER_FILE = new URL('../../worker/thread.js', import.meta.url);
@@ -200,18 +201,25 @@ export class WorkerPool {
 
   /**
    * The thread a partition runs on. Pins it to the ready thread with the
-   * fewest pinned partitions on first use, or again after its thread died;
+   * fewest pinned partitions on first use, or again after its thread died —
+   * preferring a thread that holds none of the same partition's other lanes,
+   * so virtual partitions spread over threads land on different cores;
    * undefined while no thread is ready (a replacement is starting).
    */
   pin(key: string): number | undefined {
     const current = this.#pins.get(key);
     if (current !== undefined && this.#ready.has(current)) return current;
     const load = new Map<number, number>([...this.#ready].map((id) => [id, 0]));
+    const owner = laneOwner(key);
+    const siblings = new Set<number>();
     for (const [k, id] of this.#pins) {
-      if (load.has(id) && k !== key) load.set(id, load.get(id)! + 1);
+      if (!load.has(id) || k === key) continue;
+      load.set(id, load.get(id)! + 1);
+      if (laneOwner(k) === owner) siblings.add(id);
     }
+    const cost = (id: number) => (siblings.has(id) ? 1e9 : 0) + load.get(id)!;
     let best: number | undefined;
-    for (const [id, n] of load) if (best === undefined || n < load.get(best)!) best = id;
+    for (const id of load.keys()) if (best === undefined || cost(id) < cost(best)) best = id;
     if (best !== undefined) this.#pins.set(key, best);
     return best;
   }
