@@ -38,13 +38,17 @@ function assertKeyOrder(records: RecordLine[]): void {
   for (const [k, offsets] of byRun) assert.deepEqual(offsets, [...offsets].sort((a, b) => a - b), `key order within ${k}`);
 }
 
-test('one partition, 32 virtual partitions: every id, per-key order, concurrency; SIGKILL mid-run and a restart lose nothing', { timeout: 240_000 }, async () => {
-  const topic = unique('vp');
-  const group = unique('vp-group');
+/**
+ * Runs the recording app on a new keyed topic, SIGKILLs it once 800 ids were
+ * seen, restarts it, and once every id was seen checks: none lost, per-key
+ * order, then `check(records)`, then committed == log end and a clean stop.
+ */
+async function killedAndRestarted(name: string, knobs: Record<string, string>, check: (records: RecordLine[]) => void): Promise<void> {
+  const topic = unique(name);
+  const group = unique(`${name}-group`);
   const out = tempFile('records.jsonl');
   await produceKeyed(topic);
-  // 1 ms of async I/O per message, one worker thread: concurrency can only come from the virtual partitions.
-  const env = { PARTITA_TEST_TOPIC: topic, PARTITA_TEST_GROUP: group, PARTITA_TEST_OUT: out, PARTITA_TEST_CONCURRENCY: '1', PARTITA_TEST_PARALLEL_MAX: '32', PARTITA_TEST_MSG_IO_MS: '1', PARTITA_TEST_MAX_MESSAGES: '400' };
+  const env = { PARTITA_TEST_TOPIC: topic, PARTITA_TEST_GROUP: group, PARTITA_TEST_OUT: out, PARTITA_TEST_MAX_MESSAGES: '400', ...knobs };
   const seen = () => idStats(messageRecords(out)).distinct.size;
   let app = startAppProcess(env);
   await waitFor(() => seen() >= 800, 'a part consumed', 120_000, 50);
@@ -56,63 +60,50 @@ test('one partition, 32 virtual partitions: every id, per-key order, concurrency
     const records = messageRecords(out);
     assert.deepEqual([...idStats(records).distinct].sort((a, b) => a - b), Array.from({ length: COUNT }, (_, i) => i), 'no id lost');
     assertKeyOrder(records);
+    check(records);
+    await waitFor(async () => (await commitsVsLogEnd(group, topic)).every((o) => o.committed === o.logEnd), 'committed up to the log end', 30_000, 250);
+    app.child.kill('SIGTERM');
+    assert.equal((await app.exited).code, 0, app.output().slice(-3000));
+  } finally {
+    app.child.kill('SIGKILL');
+  }
+}
+
+test('one partition, 32 virtual partitions: every id, per-key order, concurrency; SIGKILL mid-run and a restart lose nothing', { timeout: 240_000 }, async () => {
+  // 1 ms of async I/O per message, one worker thread: concurrency can only come from the virtual partitions.
+  await killedAndRestarted('vp', { PARTITA_TEST_CONCURRENCY: '1', PARTITA_TEST_PARALLEL_MAX: '32', PARTITA_TEST_MSG_IO_MS: '1' }, (records) => {
     const vps = new Set(records.map((r) => r.vp));
     assert.ok(vps.size >= 16, `messages ran on ${vps.size} virtual partitions`);
     // Concurrency: batches of different virtual partitions overlapped in time (same batch start, different vp).
     const byBatch = new Map<string, Set<number>>();
     for (const r of records) byBatch.set(`${r.pid}/${r.bs}`, (byBatch.get(`${r.pid}/${r.bs}`) ?? new Set()).add(r.vp!));
     assert.ok([...byBatch.values()].some((s) => s.size > 1), 'virtual partitions of one batch ran together');
-    await waitFor(async () => (await commitsVsLogEnd(group, topic)).every((o) => o.committed === o.logEnd), 'committed up to the log end', 30_000, 250);
-    app.child.kill('SIGTERM');
-    assert.equal((await app.exited).code, 0, app.output().slice(-3000));
-  } finally {
-    app.child.kill('SIGKILL');
-  }
+  });
 });
 
 test('CPU-bound virtual partitions spread over both worker threads: each on one thread, lanes overlap in time; SIGKILL and a restart lose nothing', { timeout: 240_000 }, async () => {
-  const topic = unique('vp-lanes');
-  const group = unique('vp-lanes-group');
-  const out = tempFile('records.jsonl');
-  await produceKeyed(topic);
   // 300 µs of synchronous CPU per message, 2 worker threads, 8 virtual partitions: lane n mod 2 on each thread.
-  const env = { PARTITA_TEST_TOPIC: topic, PARTITA_TEST_GROUP: group, PARTITA_TEST_OUT: out, PARTITA_TEST_CONCURRENCY: '2', PARTITA_TEST_PARALLEL_MAX: '8', PARTITA_TEST_BUSY_US: '300', PARTITA_TEST_MAX_MESSAGES: '400' };
-  const seen = () => idStats(messageRecords(out)).distinct.size;
-  let app = startAppProcess(env);
-  await waitFor(() => seen() >= 800, 'a part consumed', 120_000, 50);
-  app.child.kill('SIGKILL');
-  await app.exited;
-  app = startAppProcess(env);
-  try {
-    await waitFor(() => seen() >= COUNT, 'every id after the restart', 120_000, 250);
-    const records = messageRecords(out);
-    assert.deepEqual([...idStats(records).distinct].sort((a, b) => a - b), Array.from({ length: COUNT }, (_, i) => i), 'no id lost');
-    assertKeyOrder(records);
-    for (const pid of new Set(records.map((r) => r.pid))) {
-      const mine = records.filter((r) => r.pid === pid);
-      const threads = new Set(mine.map((r) => r.t));
-      assert.equal(threads.size, 2, `process ${pid}: the one partition ran on ${threads.size} threads`);
-      // A virtual partition keeps its thread; the two lanes (vp mod 2) are on different threads.
-      const threadOfVp = new Map<number, Set<number>>();
-      for (const r of mine) threadOfVp.set(r.vp!, (threadOfVp.get(r.vp!) ?? new Set()).add(r.t));
-      for (const [vp, ts] of threadOfVp) assert.equal(ts.size, 1, `process ${pid}: virtual partition ${vp} ran on threads ${[...ts]}`);
-      const laneThreads = [0, 1].map((lane) => new Set([...threadOfVp].filter(([vp]) => vp % 2 === lane).map(([, ts]) => [...ts][0])));
-      assert.ok(laneThreads.every((ts) => ts.size === 1) && [...laneThreads[0]!][0] !== [...laneThreads[1]!][0], `process ${pid}: lanes on distinct threads`);
-    }
-    // The threads worked at the same time: some batch on one thread overlapped one on the other.
-    const spans = new Map<string, { t: number; from: number; to: number }>();
-    for (const r of records) {
-      const k = `${r.pid}/${r.i}/${r.b}`;
-      const s = spans.get(k) ?? { t: r.t, from: r.bs!, to: r.at! };
-      s.to = Math.max(s.to, r.at!);
-      spans.set(k, s);
-    }
-    const all = [...spans.values()];
-    assert.ok(all.some((a) => all.some((b) => a.t !== b.t && a.from < b.to && b.from < a.to)), 'batches on the two threads overlapped');
-    await waitFor(async () => (await commitsVsLogEnd(group, topic)).every((o) => o.committed === o.logEnd), 'committed up to the log end', 30_000, 250);
-    app.child.kill('SIGTERM');
-    assert.equal((await app.exited).code, 0, app.output().slice(-3000));
-  } finally {
-    app.child.kill('SIGKILL');
-  }
+  await killedAndRestarted('vp-lanes', { PARTITA_TEST_CONCURRENCY: '2', PARTITA_TEST_PARALLEL_MAX: '8', PARTITA_TEST_BUSY_US: '300' }, (records) => {
+      for (const pid of new Set(records.map((r) => r.pid))) {
+        const mine = records.filter((r) => r.pid === pid);
+        const threads = new Set(mine.map((r) => r.t));
+        assert.equal(threads.size, 2, `process ${pid}: the one partition ran on ${threads.size} threads`);
+        // A virtual partition keeps its thread; the two lanes (vp mod 2) are on different threads.
+        const threadOfVp = new Map<number, Set<number>>();
+        for (const r of mine) threadOfVp.set(r.vp!, (threadOfVp.get(r.vp!) ?? new Set()).add(r.t));
+        for (const [vp, ts] of threadOfVp) assert.equal(ts.size, 1, `process ${pid}: virtual partition ${vp} ran on threads ${[...ts]}`);
+        const laneThreads = [0, 1].map((lane) => new Set([...threadOfVp].filter(([vp]) => vp % 2 === lane).map(([, ts]) => [...ts][0])));
+        assert.ok(laneThreads.every((ts) => ts.size === 1) && [...laneThreads[0]!][0] !== [...laneThreads[1]!][0], `process ${pid}: lanes on distinct threads`);
+      }
+      // The threads worked at the same time: some batch on one thread overlapped one on the other.
+      const spans = new Map<string, { t: number; from: number; to: number }>();
+      for (const r of records) {
+        const k = `${r.pid}/${r.i}/${r.b}`;
+        const s = spans.get(k) ?? { t: r.t, from: r.bs!, to: r.at! };
+        s.to = Math.max(s.to, r.at!);
+        spans.set(k, s);
+      }
+      const all = [...spans.values()];
+      assert.ok(all.some((a) => all.some((b) => a.t !== b.t && a.from < b.to && b.from < a.to)), 'batches on the two threads overlapped');
+  });
 });
