@@ -2,7 +2,7 @@
  * Boot file of the Partita contenders. Env: BENCH_BROKERS, BENCH_TOPIC,
  * BENCH_GROUP, BENCH_BACKEND (pool|inline), BENCH_WORKERS, BENCH_WORK,
  * BENCH_HASH_ROUNDS, BENCH_PREFETCH, BENCH_MAX_BYTES_PER_PARTITION, BENCH_MAX_MESSAGES,
- * BENCH_PARALLEL (virtual partitions; the bench data has no keys, so `by` spreads
+ * BENCH_PARALLEL (virtual partitions, BENCH_PARALLEL_DISTRIBUTION consistent|balanced; the bench data has no keys, so `by` spreads
  * messages over 1,024 keys by offset, as 1,024 distinct keys would).
  * Defaults otherwise: the point is to measure what users get.
  */
@@ -26,7 +26,7 @@ export default createApp({
         [env.BENCH_TOPIC ?? 'bench']: {
           consumer: BenchConsumer,
           backend: env.BENCH_BACKEND === 'inline' ? 'inline' : 'pool',
-          ...(env.BENCH_PARALLEL ? { parallel: { by: (m: { offset: number }) => String(m.offset % 1024), max: Number(env.BENCH_PARALLEL) } } : {}),
+          ...(env.BENCH_PARALLEL ? { parallel: { by: (m: { offset: number }) => String(m.offset % 1024), max: Number(env.BENCH_PARALLEL), distribution: env.BENCH_PARALLEL_DISTRIBUTION === 'balanced' ? 'balanced' : 'consistent' } } : {}),
         },
       },
     },

@@ -29,6 +29,8 @@ export interface ContenderSpec {
   maxBytesPerPartition?: number;
   /** Partita: virtual partitions per partition (topic option `parallel`). */
   parallel?: number;
+  /** Partita: `parallel.distribution` (default consistent). */
+  distribution?: 'consistent' | 'balanced';
   /** Partita: the group's maxMessages. */
   maxMessages?: number;
   timeoutMs: number;
@@ -159,6 +161,7 @@ async function runPartita(spec: ContenderSpec): Promise<ContenderResult> {
     ...(spec.prefetch ? { BENCH_PREFETCH: String(spec.prefetch) } : {}),
     ...(spec.maxBytesPerPartition ? { BENCH_MAX_BYTES_PER_PARTITION: String(spec.maxBytesPerPartition) } : {}),
     ...(spec.parallel ? { BENCH_PARALLEL: String(spec.parallel) } : {}),
+    ...(spec.distribution ? { BENCH_PARALLEL_DISTRIBUTION: spec.distribution } : {}),
     ...(spec.maxMessages ? { BENCH_MAX_MESSAGES: String(spec.maxMessages) } : {}),
   });
   const app = await loadApp(BOOT);

@@ -33,7 +33,7 @@ export interface TopicRoute {
   manualOffsets: boolean;
   eofed: boolean;
   /** Virtual partitions (key-level parallelism), when set; `threads` resolved (1 inline; at most max and the pool's size). */
-  parallel: { by: 'key' | ((message: Message<any>) => string); max: number; threads: number } | undefined;
+  parallel: { by: 'key' | ((message: Message<any>) => string); max: number; threads: number; distribution: 'consistent' | 'balanced' } | undefined;
   retryBackoff: { initialMs: number; maxMs: number };
   maxMessages: number;
   timeoutMs: number | undefined;
@@ -181,9 +181,9 @@ export function resolveConfig(input: unknown): ResolvedConfig {
  * every pool thread; never more than there are threads or virtual partitions; 1
  * inline (the main thread is one thread).
  */
-function resolveParallel(p: { by?: 'key' | ((message: Message<any>) => string); max: number; threads?: number }, backend: 'pool' | 'inline', concurrency: number): NonNullable<TopicRoute['parallel']> {
+function resolveParallel(p: { by?: 'key' | ((message: Message<any>) => string); max: number; threads?: number; distribution?: 'consistent' | 'balanced' }, backend: 'pool' | 'inline', concurrency: number): NonNullable<TopicRoute['parallel']> {
   const threads = backend === 'inline' ? 1 : Math.min(p.threads ?? concurrency, concurrency, p.max);
-  return { by: p.by ?? 'key', max: p.max, threads };
+  return { by: p.by ?? 'key', max: p.max, threads, distribution: p.distribution ?? 'consistent' };
 }
 
 /** Connection settings with their defaults (`clientId`: the app's, which a group inherits). */

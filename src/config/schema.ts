@@ -78,8 +78,12 @@ export interface TopicOptions<P = any> {
    * partitions are spread over (virtual partition n runs on thread n mod threads), so
    * CPU-bound work uses more than one core; 1 keeps them all on the partition's thread
    * (enough for async I/O). @default every thread of the pool (at most `max`)
+   * `distribution`: `'consistent'` (default) sends a key to virtual partition
+   * hash(key) mod max, always the same one; `'balanced'` spreads each batch's keys so
+   * the virtual partitions get about as many messages each (a key stays in one virtual
+   * partition within a batch, not necessarily the same one across batches).
    */
-  parallel?: { by?: 'key' | ((message: Message<P>) => string); max: number; threads?: number };
+  parallel?: { by?: 'key' | ((message: Message<P>) => string); max: number; threads?: number; distribution?: 'consistent' | 'balanced' };
   /** Overrides the group's retry backoff for this topic. */
   retryBackoff?: { initialMs?: number; maxMs?: number };
   /** Overrides the group's maxMessages (most messages per consume() call) for this topic. */
@@ -191,7 +195,7 @@ const topicSchema = z
     filter: fn('message) => boolean').optional(),
     manualOffsets: z.boolean().optional(),
     eofed: z.boolean().optional(),
-    parallel: z.object({ by: z.union([z.literal('key'), fn('message) => string')]).optional(), max: z.number().int().min(1).max(1024), threads: z.number().int().min(1).max(256).optional() }).strict().optional(),
+    parallel: z.object({ by: z.union([z.literal('key'), fn('message) => string')]).optional(), max: z.number().int().min(1).max(1024), threads: z.number().int().min(1).max(256).optional(), distribution: z.enum(['consistent', 'balanced']).optional() }).strict().optional(),
     retryBackoff: z.object({ initialMs: positiveInt.optional(), maxMs: positiveInt.optional() }).strict().optional(),
     maxMessages: z.number().int().min(1).max(1_000_000).optional(),
     timeoutMs: positiveInt.optional(),

@@ -20,6 +20,8 @@ import { partitionKey } from '../protocol/partition-id.ts';
 export interface Parallel {
   by: 'key' | ((message: Message<any>) => string);
   max: number;
+  /** 'consistent' (default): a key always goes to hash(key) mod max. 'balanced': each batch's keys are spread evenly over the virtual partitions. */
+  distribution?: 'consistent' | 'balanced';
 }
 
 /** FNV-1a, 32 bits: cheap, and stable across threads, processes and restarts. */
@@ -32,23 +34,60 @@ export function fnv1a(bytes: Uint8Array): number {
   return h >>> 0;
 }
 
+/** fnv1a over the string's UTF-8 bytes, without allocating them when it is ASCII. */
+export function fnv1aString(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return fnv1a(Buffer.from(s, 'utf8'));
+    h ^= c;
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
 const EMPTY = new Uint8Array(0);
 
-/** The batch's rows by virtual partition (only the non-empty ones, in virtual-partition order). */
+/**
+ * The batch's rows by virtual partition (only the non-empty ones, in virtual-partition order).
+ * Rows are first grouped by the 32-bit hash of their key (a key's rows, in offset order, are one
+ * group; keys whose hashes collide share it); then each group goes to hash mod max (consistent), or,
+ * balanced, largest group first to the virtual partition with the fewest rows so far.
+ */
 export function splitByKey(raw: RawBatch, parallel: Parallel, group: string, deserialize: DeserializerFn, attempt: number): Array<{ vp: number; raw: RawBatch }> {
+  const n = raw.offsets.length;
+  const hashes = new Uint32Array(n);
+  if (parallel.by === 'key') {
+    for (let i = 0; i < n; i++) hashes[i] = fnv1a(raw.keys.at(i) ?? EMPTY);
+  } else {
+    let i = 0;
+    for (const m of new Messages(raw, group, deserialize, attempt)) hashes[i++] = fnv1aString(String(parallel.by(m)));
+  }
+  const vpOf = parallel.distribution === 'balanced' ? balanced(hashes, parallel.max) : (h: number) => h % parallel.max;
   const rows = new Map<number, number[]>();
-  const add = (vp: number, i: number) => {
+  for (let i = 0; i < n; i++) {
+    const vp = vpOf(hashes[i]!);
     const list = rows.get(vp);
     if (list) list.push(i);
     else rows.set(vp, [i]);
-  };
-  if (parallel.by === 'key') {
-    for (let i = 0; i < raw.offsets.length; i++) add(fnv1a(raw.keys.at(i) ?? EMPTY) % parallel.max, i);
-  } else {
-    let i = 0;
-    for (const m of new Messages(raw, group, deserialize, attempt)) add(fnv1a(Buffer.from(String(parallel.by(m)), 'utf8')) % parallel.max, i++);
   }
-  return [...rows.entries()].sort(([a], [b]) => a - b).map(([vp, list]) => ({ vp, raw: list.length === raw.offsets.length ? raw : pickRows(raw, list) }));
+  return [...rows.entries()].sort(([a], [b]) => a - b).map(([vp, list]) => ({ vp, raw: list.length === n ? raw : pickRows(raw, list) }));
+}
+
+/** Longest-processing-time-first: the key groups by size (ties: first seen first), each to the least loaded virtual partition. */
+function balanced(hashes: Uint32Array, max: number): (h: number) => number {
+  const sizes = new Map<number, number>();
+  for (const h of hashes) sizes.set(h, (sizes.get(h) ?? 0) + 1);
+  const groups = [...sizes.entries()].sort((a, b) => b[1] - a[1]); // stable: equal sizes keep first-seen order
+  const load = new Array<number>(Math.min(max, groups.length)).fill(0);
+  const assigned = new Map<number, number>();
+  for (const [h, size] of groups) {
+    let least = 0;
+    for (let vp = 1; vp < load.length; vp++) if (load[vp]! < load[least]!) least = vp;
+    load[least]! += size;
+    assigned.set(h, least);
+  }
+  return (h) => assigned.get(h)!;
 }
 
 /** The first offset of `raw` that is not done, given what was marked (null: nothing); undefined when all are. */

@@ -32,7 +32,7 @@ test('npm run bench --quick: every scenario and contender runs and writes a well
   assert.deepEqual(contenders.cpu, ['kafkajs', 'partita inline', 'partita pool ×1', 'partita pool ×2']);
   assert.deepEqual(contenders['cpu keyed, 1 partition'], ['partita inline, parallel max 32', 'partita pool ×2, no virtual partitions', 'partita pool ×1, parallel max 32', 'partita pool ×2, parallel max 32']);
   assert.equal(contenders.io!.length, 2);
-  assert.deepEqual(contenders['io keyed, 1 partition'], ['partita pool ×1', 'partita pool ×1, parallel max 32']);
+  assert.deepEqual(contenders['io keyed, 1 partition'], ['partita pool ×1', 'partita pool ×1, parallel max 32', 'partita pool ×1, parallel max 32 balanced']);
   assert.equal(contenders.latency!.length, 2);
   assert.deepEqual(contenders.memory, ['kafkajs', 'partita pool ×' + doc.machine.cores]);
   for (const s of doc.scenarios) {
