@@ -81,9 +81,17 @@ test('one partition, 32 virtual partitions: every id, per-key order, concurrency
   });
 });
 
-test('CPU-bound virtual partitions spread over both worker threads: each on one thread, lanes overlap in time; SIGKILL and a restart lose nothing', { timeout: 240_000 }, async () => {
+test('CPU-bound virtual partitions spread over both worker threads (balanced): each on one thread, lanes overlap in time; SIGKILL and a restart lose nothing', { timeout: 240_000 }, async () => {
   // 300 µs of synchronous CPU per message, 2 worker threads, 8 virtual partitions: lane n mod 2 on each thread.
-  await killedAndRestarted('vp-lanes', { PARTITA_TEST_CONCURRENCY: '2', PARTITA_TEST_PARALLEL_MAX: '8', PARTITA_TEST_BUSY_US: '300' }, (records) => {
+  // Balanced: both threads must compute the same per-batch assignment, or a message would run twice or never.
+  await killedAndRestarted('vp-lanes', { PARTITA_TEST_CONCURRENCY: '2', PARTITA_TEST_PARALLEL_MAX: '8', PARTITA_TEST_BUSY_US: '300', PARTITA_TEST_PARALLEL_DISTRIBUTION: 'balanced' }, (records) => {
+    // Within one process (no failure, no rebalance) no message ran twice: the lanes agreed on who runs what.
+    const ran = new Set<string>();
+    for (const r of records) {
+      const k = `${r.pid}/${r.o}`;
+      assert.ok(!ran.has(k), `offset ${r.o} ran twice in process ${r.pid}`);
+      ran.add(k);
+    }
       for (const pid of new Set(records.map((r) => r.pid))) {
         const mine = records.filter((r) => r.pid === pid);
         const threads = new Set(mine.map((r) => r.t));
