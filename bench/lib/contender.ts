@@ -41,11 +41,18 @@ export interface ContenderResult {
   seconds: number;
   messagesPerSecond: number;
   peakRssBytes: number;
+  /** CPU time of the contender's process (every thread) from the join to the end, per second of wall time: the cores it kept busy. */
+  cores?: number;
   latencyMs?: { p50: number; p95: number; p99: number; samples: number };
 }
 
 const BOOT = new URL('../apps/bench.config.ts', import.meta.url).pathname;
-const emit = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
+/** The process's CPU time when the group was joined (every contender announces the join through emit). */
+let cpuAtJoin: NodeJS.CpuUsage | undefined;
+const emit = (o: { joined?: boolean } & Record<string, unknown>) => {
+  if (o.joined) cpuAtJoin = process.cpuUsage();
+  process.stdout.write(`${JSON.stringify(o)}\n`);
+};
 
 let peakRss = 0;
 const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 50);
@@ -190,11 +197,13 @@ async function runPartita(spec: ContenderSpec): Promise<ContenderResult> {
 
 function finish(messages: number, seconds: number, latency: LatencyHistogram | undefined): ContenderResult {
   peakRss = Math.max(peakRss, process.memoryUsage.rss());
+  const cpu = cpuAtJoin && process.cpuUsage(cpuAtJoin);
   return {
     messages,
     seconds,
     messagesPerSecond: messages / seconds,
     peakRssBytes: peakRss,
+    ...(cpu ? { cores: (cpu.user + cpu.system) / 1e6 / seconds } : {}),
     ...(latency ? { latencyMs: { p50: latency.quantile(0.5), p95: latency.quantile(0.95), p99: latency.quantile(0.99), samples: latency.n } } : {}),
   };
 }

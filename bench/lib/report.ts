@@ -9,6 +9,8 @@ export interface ContenderRow {
   seconds: number;
   messagesPerSecond: number;
   peakRssBytes?: number;
+  /** Cores the contender's process kept busy while it ran (CPU time ÷ wall time). */
+  cores?: number;
   latencyMs?: { p50: number; p95: number; p99: number; samples: number };
   /** This contender's rate over the scenario's baseline contender's. */
   ratio?: number;
@@ -79,9 +81,10 @@ export function table(doc: BenchDocument): string {
       r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}×`,
       r.seconds.toFixed(2),
       r.peakRssBytes ? `${Math.round(r.peakRssBytes / 2 ** 20)} MB` : '',
+      r.cores === undefined ? '' : r.cores.toFixed(2),
       r.latencyMs ? `${round(r.latencyMs.p50)} / ${round(r.latencyMs.p95)} / ${round(r.latencyMs.p99)}` : '',
     ]);
-    const head = ['contender', 'msg/s', 'ratio', 'seconds', 'peak RSS', 'latency p50/p95/p99 ms'];
+    const head = ['contender', 'msg/s', 'ratio', 'seconds', 'peak RSS', 'cores', 'latency p50/p95/p99 ms'];
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
     const line = (cells: string[]) => `  ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')}`;
     out.push(line(head), `  ${widths.map((w) => '-'.repeat(w)).join('  ')}`, ...rows.map(line));

@@ -64,7 +64,7 @@ export function runContender(label: string, spec: ContenderSpec, onJoined?: () =
   });
 }
 
-export const row = (contender: string, r: ContenderResult): ContenderRow => ({ contender, messages: r.messages, seconds: r.seconds, messagesPerSecond: r.messagesPerSecond, peakRssBytes: r.peakRssBytes, ...(r.latencyMs ? { latencyMs: r.latencyMs } : {}) });
+export const row = (contender: string, r: ContenderResult): ContenderRow => ({ contender, messages: r.messages, seconds: r.seconds, messagesPerSecond: r.messagesPerSecond, peakRssBytes: r.peakRssBytes, ...(r.cores !== undefined ? { cores: r.cores } : {}), ...(r.latencyMs ? { latencyMs: r.latencyMs } : {}) });
 
 export const withRatios = (rows: ContenderRow[], baseline: string) => {
   const base = rows.find((r) => r.contender === baseline)?.messagesPerSecond;
