@@ -41,6 +41,8 @@ export function describeRoutes(app: App): string[] {
       ];
       if (t.filter) opts.push(['filter', 'yes']);
       if (t.timeoutMs !== undefined) opts.push(['timeoutMs', String(t.timeoutMs)]);
+      if (t.eofed) opts.push(['eofed', 'true']);
+      if (t.parallel) opts.push(['parallel', `max ${t.parallel.max} by ${t.parallel.by === 'key' ? 'key' : `custom (${nameOf(t.parallel.by)})`}, ${t.parallel.distribution}, over ${t.parallel.threads} thread(s)`]);
       if (t.retryBackoff.initialMs !== s.retryBackoff.initialMs || t.retryBackoff.maxMs !== s.retryBackoff.maxMs) opts.push(['retryBackoff', `${t.retryBackoff.initialMs}-${t.retryBackoff.maxMs} ms`]);
       if (t.deadLetter) opts.push(['deadLetter', `${t.deadLetter.topic} (maxRetries ${t.deadLetter.maxRetries}${t.deadLetter.retryMalformed ? ', retries malformed' : ''})`]);
       if (t.responder) opts.push(['responder', `${nameOf(t.responder)} → ${t.responder.topics.map((x) => x.name).join(', ') || '(no topics)'}`]);
