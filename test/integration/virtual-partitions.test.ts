@@ -81,37 +81,49 @@ test('one partition, 32 virtual partitions: every id, per-key order, concurrency
   });
 });
 
-test('CPU-bound virtual partitions spread over both worker threads (balanced): each on one thread, lanes overlap in time; SIGKILL and a restart lose nothing', { timeout: 240_000 }, async () => {
-  // 300 µs of synchronous CPU per message, 2 worker threads, 8 virtual partitions: lane n mod 2 on each thread.
-  // Balanced: both threads must compute the same per-batch assignment, or a message would run twice or never.
-  await killedAndRestarted('vp-lanes', { PARTITA_TEST_CONCURRENCY: '2', PARTITA_TEST_PARALLEL_MAX: '8', PARTITA_TEST_BUSY_US: '300', PARTITA_TEST_PARALLEL_DISTRIBUTION: 'balanced' }, (records) => {
-    // Within one process (no failure, no rebalance) no message ran twice: the lanes agreed on who runs what.
-    const ran = new Set<string>();
-    for (const r of records) {
-      const k = `${r.pid}/${r.o}`;
-      assert.ok(!ran.has(k), `offset ${r.o} ran twice in process ${r.pid}`);
-      ran.add(k);
-    }
-      for (const pid of new Set(records.map((r) => r.pid))) {
-        const mine = records.filter((r) => r.pid === pid);
-        const threads = new Set(mine.map((r) => r.t));
-        assert.equal(threads.size, 2, `process ${pid}: the one partition ran on ${threads.size} threads`);
-        // A virtual partition keeps its thread; the two lanes (vp mod 2) are on different threads.
-        const threadOfVp = new Map<number, Set<number>>();
-        for (const r of mine) threadOfVp.set(r.vp!, (threadOfVp.get(r.vp!) ?? new Set()).add(r.t));
-        for (const [vp, ts] of threadOfVp) assert.equal(ts.size, 1, `process ${pid}: virtual partition ${vp} ran on threads ${[...ts]}`);
-        const laneThreads = [0, 1].map((lane) => new Set([...threadOfVp].filter(([vp]) => vp % 2 === lane).map(([, ts]) => [...ts][0])));
-        assert.ok(laneThreads.every((ts) => ts.size === 1) && [...laneThreads[0]!][0] !== [...laneThreads[1]!][0], `process ${pid}: lanes on distinct threads`);
-      }
-      // The threads worked at the same time: some batch on one thread overlapped one on the other.
-      const spans = new Map<string, { t: number; from: number; to: number }>();
-      for (const r of records) {
-        const k = `${r.pid}/${r.i}/${r.b}`;
-        const s = spans.get(k) ?? { t: r.t, from: r.bs!, to: r.at! };
-        s.to = Math.max(s.to, r.at!);
-        spans.set(k, s);
-      }
-      const all = [...spans.values()];
-      assert.ok(all.some((a) => all.some((b) => a.t !== b.t && a.from < b.to && b.from < a.to)), 'batches on the two threads overlapped');
-  });
+/**
+ * Checks for a partition spread over two threads: in each process both threads
+ * ran its messages, no message ran twice (the lanes agreed on who runs what),
+ * batches on the two threads overlapped in time, a virtual partition kept its
+ * thread, and lanes (vp mod 2) were on distinct threads.
+ */
+function assertSpread(records: RecordLine[]): void {
+  const ran = new Set<string>();
+  for (const r of records) {
+    const k = `${r.pid}/${r.o}`;
+    assert.ok(!ran.has(k), `offset ${r.o} ran twice in process ${r.pid}`);
+    ran.add(k);
+  }
+  for (const pid of new Set(records.map((r) => r.pid))) {
+    const mine = records.filter((r) => r.pid === pid);
+    const threads = new Set(mine.map((r) => r.t));
+    assert.equal(threads.size, 2, `process ${pid}: the one partition ran on ${threads.size} threads`);
+    const threadOfVp = new Map<number, Set<number>>();
+    for (const r of mine) threadOfVp.set(r.vp!, (threadOfVp.get(r.vp!) ?? new Set()).add(r.t));
+    for (const [vp, ts] of threadOfVp) assert.equal(ts.size, 1, `process ${pid}: virtual partition ${vp} ran on threads ${[...ts]}`);
+    const laneThreads = [0, 1].map((lane) => new Set([...threadOfVp].filter(([vp]) => vp % 2 === lane).map(([, ts]) => [...ts][0])));
+    assert.ok(laneThreads.every((ts) => ts.size === 1) && [...laneThreads[0]!][0] !== [...laneThreads[1]!][0], `process ${pid}: lanes on distinct threads`);
+  }
+  // Some batch on one thread overlapped one on the other.
+  const spans = new Map<string, { t: number; from: number; to: number }>();
+  for (const r of records) {
+    const k = `${r.pid}/${r.i}/${r.b}`;
+    const span = spans.get(k) ?? { t: r.t, from: r.bs!, to: r.at! };
+    span.to = Math.max(span.to, r.at!);
+    spans.set(k, span);
+  }
+  const all = [...spans.values()];
+  assert.ok(all.some((x) => all.some((y) => x.t !== y.t && x.from < y.to && y.from < x.to)), 'batches on the two threads overlapped');
+}
+
+// 300 µs of synchronous CPU per message, 2 worker threads, 8 virtual partitions.
+const CPU_ON_TWO_THREADS = { PARTITA_TEST_CONCURRENCY: '2', PARTITA_TEST_PARALLEL_MAX: '8', PARTITA_TEST_BUSY_US: '300' };
+
+test('CPU-bound virtual partitions spread over both worker threads: each keeps its thread (lane vp mod 2), lanes overlap; SIGKILL and a restart lose nothing', { timeout: 240_000 }, async () => {
+  await killedAndRestarted('vp-lanes', CPU_ON_TWO_THREADS, (records) => assertSpread(records));
+});
+
+test('balanced over both threads: both threads split each batch alike, none runs twice; SIGKILL and a restart lose nothing', { timeout: 240_000 }, async () => {
+  // Balanced assigns keys per batch: both threads must compute the same split, or a message would run twice or never.
+  await killedAndRestarted('vp-balanced', { ...CPU_ON_TWO_THREADS, PARTITA_TEST_PARALLEL_DISTRIBUTION: 'balanced' }, (records) => assertSpread(records));
 });
