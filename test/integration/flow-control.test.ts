@@ -85,6 +85,24 @@ test('pause() without ms holds the partition until a timer calls resume() betwee
   }
 });
 
+test('resume() wakes the fetch loop: new messages of a paused partition come at once, not after maxWaitTimeMs', { timeout: 120_000 }, async () => {
+  // Every partition paused: kafkajs's fetch loop would sleep maxWaitTimeMs (5 s here) before looking again.
+  const { topic, group, out, app } = await run('resume', 1, 100, { PARTITA_FC_MAX_WAIT_MS: '5000' });
+  try {
+    await waitFor(() => lines(out).some((l) => l.e === 'paused'), 'the pause', 60_000, 50);
+    // New messages while paused: only a fetch after the resume can bring them.
+    await produceIds(topic, 100, 50);
+    await waitFor(() => new Set(messages(out).map((l) => l.id)).size === 150, 'every id', 60_000, 100);
+    const resumed = lines(out).find((l) => l.e === 'resume-called')!;
+    const firstNew = messages(out).find((l) => l.id! >= 100)!;
+    const gap = firstNew.t - resumed.t;
+    assert.ok(gap >= 0 && gap < 2500, `the first new message came ${gap} ms after resume() (maxWaitTimeMs 5000)`);
+    await allCommitted(group, topic);
+  } finally {
+    await stop(app);
+  }
+});
+
 test('seek() backwards replays from there; what was committed stays committed; every offset ends committed', { timeout: 120_000 }, async () => {
   const { topic, group, out, app } = await run('seek-back', 1, 60);
   try {

@@ -18,6 +18,7 @@ import { createKafkaClient } from '../../kafka/client.ts';
 import type { TopicPartitionOffset } from '../../kafka/types.ts';
 import type { Logger } from '../../logger.ts';
 import { installRawFetch, rawFetches, rawRecordsOf, type BatchPlaceholder } from '../../kafka/raw-fetch.ts';
+import { fetchWakes, installFetchWake, ResumeSignal } from '../../kafka/fetch-wake.ts';
 import { appendMessage, emptyRawBatch, type KafkajsMessageLike } from '../../protocol/batch-codec.ts';
 import type { FetchedRecords } from '../../protocol/records.ts';
 import { topicPartitionKey } from '../../protocol/partition-id.ts';
@@ -59,12 +60,15 @@ export class KafkajsSource implements BatchSource {
   #restartTimer: NodeJS.Timeout | undefined;
   #stopping = false;
   #warnedDecoded = false;
+  /** Wakes kafkajs's fetch loop of a broker whose partitions were all paused (see fetch-wake.ts). */
+  readonly #resumes = new ResumeSignal();
 
   constructor(group: ConsumerGroupRoute, topics: Array<{ topic: string; fromBeginning: boolean }>, logger: Logger) {
     this.#group = group;
     this.#topics = topics;
     this.#logger = logger;
     installRawFetch();
+    installFetchWake();
     const { settings } = group;
     this.#consumer = createKafkaClient(group.kafka, logger).consumer({
       groupId: group.name,
@@ -100,6 +104,7 @@ export class KafkajsSource implements BatchSource {
 
   resume(topic: string, partition: number): void {
     this.#guarded('resume', () => this.#consumer.resume([{ topic, partitions: [partition] }]));
+    this.#resumes.resumed();
   }
 
   seek(topic: string, partition: number, offset: number): void {
@@ -158,9 +163,11 @@ export class KafkajsSource implements BatchSource {
     await this.#run();
   }
 
-  /** Runs kafkajs's fetch loop inside the raw-fetch scope: everything it starts inherits it. */
+  /** Runs kafkajs's fetch loop inside the raw-fetch and fetch-wake scopes: everything it starts inherits them. */
   #run(): Promise<void> {
-    return rawFetches.run(true, () => this.#consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => this.#onBatch(payload) }));
+    return fetchWakes.run(this.#resumes, () =>
+      rawFetches.run(true, () => this.#consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => this.#onBatch(payload) })),
+    );
   }
 
   /** Starts the consumer again after kafkajs gave up on a transient failure (it disconnected itself). */
