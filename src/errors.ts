@@ -36,6 +36,7 @@ export const ErrorCodes = {
   RESPONDER_MISUSE: 'respondTo() was called outside respond() (responders are driven by a consumer\'s respondWith()).',
   ROUTE_NOT_FOUND: "A worker thread got a batch for a group/topic its boot file does not route (the boot file changed under a running server, or differs between threads).",
   BATCH_CORRUPT: 'Fetched records could not be read: a record batch failed its CRC-32C, did not decompress (the message names the codec and offset) or does not add up, or a batch that crossed the thread boundary is not what was packed. The partition is fetched again with backoff and does not move past them.',
+  PARALLEL_SPLIT_MISMATCH: "The worker threads running one partition's virtual partitions split a batch differently (a `parallel.by` or `filter` that is not a pure function of the message), so some messages would have run on no thread or on two: the batch fails and is retried.",
   SWARM_CRASH_LOOP: 'A process of `partita swarm` exited before its server started maxStartCrashes times in a row, or exited 2 (a usage or config error): restarting it cannot help, so the swarm stops the other processes and exits 1.',
   TEST_READ_TIMEOUT: "partita/testing's readMessages() did not find the expected messages in time.",
 } as const;
@@ -285,6 +286,12 @@ export class RouteNotFoundError extends PartitaError {
 export class BatchCorruptError extends PartitaError {
   constructor(message: string) {
     super('BATCH_CORRUPT', message);
+  }
+}
+
+export class ParallelSplitError extends PartitaError {
+  constructor(group: string, topic: string, partition: number) {
+    super('PARALLEL_SPLIT_MISMATCH', `the threads running ${group}/${topic}/${partition}'s virtual partitions split a batch differently: parallel.by and filter must give the same answer for the same message on every thread (no randomness, no per-thread state)`, { retriable: true });
   }
 }
 

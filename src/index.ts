@@ -47,6 +47,7 @@ export {
   ResponderMisuseError,
   RouteNotFoundError,
   BatchCorruptError,
+  ParallelSplitError,
   TestReadTimeoutError,
   type SerializedError,
   type ErrorCode,

@@ -74,6 +74,8 @@ export interface RevokeTask {
   group: string;
   topic: string;
   partition: number;
+  /** Only this lane's virtual partitions (two lanes may share a thread after one was lost). */
+  lane?: Lane;
 }
 
 /** The partition reached the end of its log with nothing left to process: run eofed() on its instance. */
@@ -82,6 +84,7 @@ export interface EofedTask {
   group: string;
   topic: string;
   partition: number;
+  lane?: Lane;
 }
 
 /** Sent to every thread: run shutdown() on each instance it holds, then drop them. */
@@ -119,6 +122,14 @@ export interface BatchOutcome {
   error?: SerializedError;
   /** The offset of the message that failed, when the error says (PayloadError, or an error with an `offset` in this batch). */
   failedOffset?: number;
+  /** Virtual partitions: the first offset the failing virtual partition did not finish (lanes are ranked by it). */
+  failedAt?: number;
+  /**
+   * Lanes: a digest of how this thread split the batch (every row's virtual
+   * partition, and the rows the filter kept). Every lane must report the same
+   * one, or some message ran on no thread or on two (PARALLEL_SPLIT_MISMATCH).
+   */
+  split?: number;
   /** The consumer instance was dropped (stuck after a timeout); the next batch gets a fresh one. */
   instanceReset?: boolean;
   /** What consume() asked of its partition (applied after a successful batch only). */

@@ -20,7 +20,7 @@ import type { BatchOutcome, ConsumerControl, Gate, HookOutcome, Lane } from '../
 import { partitionKey } from '../protocol/partition-id.ts';
 import { readWindow, type FetchedRecords, type RecordWindow, type WireRecords } from '../protocol/records.ts';
 import { applyFilter } from './route-filter.ts';
-import { firstNotDone, instanceKey, mergeControl, splitByKey } from './virtual-partitions.ts';
+import { firstNotDone, instanceKey, mergeControl, splitByKey, splitDigest } from './virtual-partitions.ts';
 import type { Producer } from '../producer/producer.ts';
 
 interface Instance {
@@ -71,7 +71,8 @@ async function settlePending(ctx: ConsumerContext): Promise<void> {
 
 interface Settled {
   commitOffset: number | null;
-  failed: { run: RunResult; raw: RawBatch } | undefined;
+  /** The failing instance's run and rows, and (virtual partitions) its first offset not done. */
+  failed: { run: RunResult; raw: RawBatch; at?: number } | undefined;
 }
 
 /** One instance: the window's end when it succeeded, else (or with manualOffsets) exactly what it marked. */
@@ -91,7 +92,7 @@ function contiguousPrefix(parts: Array<{ raw: RawBatch }>, runs: RunResult[], en
     const run = runs[i]!;
     const at = !run.error && !run.instance.manualOffsets ? undefined : firstNotDone(part.raw, run.marked);
     if (at !== undefined && at < commitOffset) commitOffset = at;
-    if (run.error && (!failed || (at ?? Infinity) < failed.at)) failed = { run, raw: part.raw, at: at ?? Infinity };
+    if (run.error && (!failed || (at ?? Infinity) < failed.at!)) failed = { run, raw: part.raw, at: at ?? Infinity };
   });
   return { commitOffset, failed };
 }
@@ -153,10 +154,14 @@ export class PartitionRunner {
     return route;
   }
 
-  /** The instances of a partition: its one instance, or one per virtual partition. */
-  #instancesOf(group: string, topic: string, partition: number): Instance[] {
+  /** The instances of a partition: its one instance, or one per virtual partition (of `lane` only, when given). */
+  #instancesOf(group: string, topic: string, partition: number, lane?: Lane): Instance[] {
     const key = partitionKey(group, topic, partition);
-    return [...this.#instances.values()].filter((i) => i.key === key || i.key.startsWith(`${key}#`));
+    return [...this.#instances.values()].filter((i) => {
+      if (i.key !== key && !i.key.startsWith(`${key}#`)) return false;
+      const vp = i.ctx.virtualPartition;
+      return !lane || vp === null || vp % lane.count === lane.index;
+    });
   }
 
   /**
@@ -172,6 +177,7 @@ export class PartitionRunner {
     let endOffset: number;
     let filtered: number;
     let parts: Array<{ vp: number | null; raw: RawBatch }>;
+    let split: number | undefined;
     try {
       route = this.#route(group, topic);
       const read = readWindow(records, window, this.#app.group(group)!.settings.checkCrcs);
@@ -179,7 +185,11 @@ export class PartitionRunner {
       ({ raw, filtered } = applyFilter(read.raw, route));
       parts = route.parallel ? splitByKey(raw, route.parallel, group, resolveDeserializer(route.deserializer), attempt) : [{ vp: null, raw }];
       // A lane runs only its share of the virtual partitions; the others run on other threads.
-      if (lane) parts = parts.filter((part) => part.vp! % lane.count === lane.index);
+      // The digest of the whole split lets the merge check that every lane split alike.
+      if (lane) {
+        split = splitDigest(parts);
+        parts = parts.filter((part) => part.vp! % lane.count === lane.index);
+      }
       // The filter's drops are counted once per batch, by the first lane.
       if (lane && lane.index > 0) filtered = 0;
     } catch (err) {
@@ -193,12 +203,19 @@ export class PartitionRunner {
     const control = mergeControl(runs.map((r) => r.control));
     let { commitOffset, failed } = route.parallel ? contiguousPrefix(parts, runs, endOffset) : single(runs[0]!, parts[0]!.raw, endOffset);
     // A seek back into (or before) this batch: what comes from there was not processed, so it is not committed.
-    if (!failed && control.seek !== undefined && commitOffset !== null && control.seek < commitOffset) commitOffset = control.seek;
+    // A lane leaves that to the merge of all lanes (main/dispatch/lanes.ts): another lane may have failed.
+    if (!lane && !failed && control.seek !== undefined && commitOffset !== null && control.seek < commitOffset) commitOffset = control.seek;
     const messages = parts.reduce((n, part) => n + part.raw.offsets.length, 0);
-    const outcome = { threadId, endOffset, messages, filtered, commitOffset, durationMs: performance.now() - started };
+    const outcome = { threadId, endOffset, messages, filtered, commitOffset, durationMs: performance.now() - started, ...(split !== undefined ? { split } : {}) };
     if (!failed) return { ...outcome, ...(control.pauseMs !== undefined || control.seek !== undefined ? { control } : {}) };
     const err = failed.run.error;
-    return { ...outcome, error: serializeError(err), failedOffset: failedOffsetOf(err, failed.raw), ...(runs.some((r) => r.stuck) ? { instanceReset: true } : {}) };
+    return {
+      ...outcome,
+      error: serializeError(err),
+      failedOffset: failedOffsetOf(err, failed.raw),
+      ...(failed.at !== undefined && Number.isFinite(failed.at) ? { failedAt: failed.at } : {}),
+      ...(runs.some((r) => r.stuck) ? { instanceReset: true } : {}),
+    };
   }
 
   /** consume() on one instance (a partition's, or a virtual partition's), with the topic's timeout. */
@@ -260,16 +277,16 @@ export class PartitionRunner {
   }
 
   /** Runs eofed() on the partition's instance (if it has one that ran a batch); what it marks is committed. */
-  async eofed(group: string, topic: string, partition: number): Promise<HookOutcome> {
+  async eofed(group: string, topic: string, partition: number, lane?: Lane): Promise<HookOutcome> {
     const out: HookOutcome = { threadId, commits: [], errors: [] };
-    await Promise.all(this.#instancesOf(group, topic, partition).map((inst) => this.#hook(inst, 'eofed', out)));
+    await Promise.all(this.#instancesOf(group, topic, partition, lane).map((inst) => this.#hook(inst, 'eofed', out)));
     return out;
   }
 
-  /** Runs revoked() and drops the instance (a later assignment gets a fresh one). */
-  async revoke(group: string, topic: string, partition: number): Promise<HookOutcome> {
+  /** Runs revoked() and drops the instance (a later assignment gets a fresh one); a lane: only its virtual partitions'. */
+  async revoke(group: string, topic: string, partition: number, lane?: Lane): Promise<HookOutcome> {
     const out: HookOutcome = { threadId, commits: [], errors: [] };
-    const all = this.#instancesOf(group, topic, partition);
+    const all = this.#instancesOf(group, topic, partition, lane);
     for (const inst of all) this.#instances.delete(inst.key);
     await Promise.all(all.map((inst) => this.#hook(inst, 'revoked', out)));
     return out;
@@ -301,10 +318,9 @@ export class PartitionRunner {
       out.errors.push({ group, topic, partition, error: serializeError(err) });
       return; // what it marked is not committed: its output was not acknowledged
     }
-    // A virtual partition's mark says nothing of the others' messages below it (one of them may
-    // have failed there): in revoked()/shutdown() it is not committed. eofed() runs only when
-    // every message up to the end of the log is done, so its marks are safe.
-    if (inst.ctx.virtualPartition !== null && hook !== 'eofed') return;
+    // A virtual partition's mark says nothing of the other virtual partitions' messages below it
+    // (one may have failed there, or, with manualOffsets, not marked them yet): not committed.
+    if (inst.ctx.virtualPartition !== null) return;
     if (inst.ctx.marked !== null) out.commits.push({ group, topic, partition, offset: inst.ctx.marked });
   }
 }

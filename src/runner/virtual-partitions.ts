@@ -90,6 +90,19 @@ function balanced(hashes: Uint32Array, max: number): (h: number) => number {
   return (h) => assigned.get(h)!;
 }
 
+/**
+ * A digest of a split (each row's offset and virtual partition, in order):
+ * lanes of one batch compare it to prove they split it alike.
+ */
+export function splitDigest(parts: ReadonlyArray<{ vp: number | null; raw: RawBatch }>): number {
+  let h = 0x811c9dc5;
+  for (const { vp, raw } of parts) {
+    h = Math.imul(h ^ ((vp ?? -1) + 1), 0x01000193);
+    for (const o of raw.offsets) h = Math.imul(h ^ (o % 0x7fffffff), 0x01000193);
+  }
+  return h >>> 0;
+}
+
 /** The first offset of `raw` that is not done, given what was marked (null: nothing); undefined when all are. */
 export function firstNotDone(raw: RawBatch, marked: number | null): number | undefined {
   if (marked === null) return raw.offsets[0];

@@ -36,9 +36,9 @@ export default async function handle(task: WorkerTask): Promise<BatchOutcome | H
       if (!admitted(task.gate)) return { threadId, withdrawn: true, commitOffset: null, durationMs: 0 };
       return r.runBatch(task.group, task.topic, task.partition, task.records, task.window, task.attempt, task.gate, task.lane);
     case 'revoke':
-      return r.revoke(task.group, task.topic, task.partition);
+      return r.revoke(task.group, task.topic, task.partition, task.lane);
     case 'eofed':
-      return r.eofed(task.group, task.topic, task.partition);
+      return r.eofed(task.group, task.topic, task.partition, task.lane);
     case 'shutdown':
       return r.shutdown();
     case 'ping':

@@ -8,9 +8,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Consumer, createApp, type Messages } from '../../src/index.ts';
+import { Consumer, createApp, type Message, type Messages } from '../../src/index.ts';
 import type { RawRecordSet } from '../../src/protocol/records.ts';
 import { PartitionRunner } from '../../src/runner/partition-runner.ts';
+import { mergeLaneOutcomes } from '../../src/main/dispatch/lanes.ts';
 import { batch as recordBatch, sharedRecordSet } from '../helpers/record-batches.ts';
 
 const log: string[] = [];
@@ -104,9 +105,17 @@ test('corrupt bytes fail the batch with BATCH_CORRUPT before consume() runs', as
 test('lanes: a thread runs only its share of the virtual partitions (vp mod count); together the lanes run every message once', async () => {
   const ran: Array<{ lane: number; vp: number | null; offset: number }> = [];
   let lane = -1;
+  const eofs: number[] = [];
   class Keyed extends Consumer<{ n: number }> {
+    last: Message<{ n: number }> | undefined;
     consume(messages: Messages<{ n: number }>): void {
       for (const m of messages) ran.push({ lane, vp: this.virtualPartition, offset: m.offset });
+      this.last = messages.last();
+      if (this.virtualPartition === 1) this.seek(5);
+    }
+    override eofed(): void {
+      eofs.push(this.virtualPartition!);
+      this.markAsConsumed(this.last!);
     }
   }
   const keyed = createApp({
@@ -126,7 +135,28 @@ test('lanes: a thread runs only its share of the virtual partitions (vp mod coun
   assert.deepEqual(ran.map((x) => x.offset).sort((a, b) => a - b), Array.from({ length: 40 }, (_, i) => i).filter((o) => o !== 3), 'every message but the filtered one, once');
   for (const x of ran) assert.equal(x.vp! % 2, x.lane, `vp ${x.vp} ran on lane ${x.lane}`);
   assert.ok(ran.some((x) => x.lane === 0) && ran.some((x) => x.lane === 1), 'both lanes had work');
-  assert.deepEqual(outcomes.map((o) => o.commitOffset), [40, 40]);
+  assert.deepEqual(outcomes.map((o) => o.commitOffset), [40, 40], 'a lane leaves a seek (vp 1 asked seek(5)) to the merge of all lanes');
+  assert.deepEqual(outcomes[1]!.control, { seek: 5 });
   assert.equal(outcomes[0]!.messages! + outcomes[1]!.messages!, 39);
   assert.deepEqual(outcomes.map((o) => o.filtered), [1, 0], 'the filtered message is counted once, by the first lane');
+  assert.ok(outcomes[0]!.split !== undefined && outcomes[0]!.split === outcomes[1]!.split, 'both lanes split alike');
+  // Two lanes on one thread (one runner here): each hook call runs its own lane's instances only.
+  const hook = await r.eofed('g', 't', 0, { index: 1, count: 2 });
+  assert.ok(eofs.length > 0 && eofs.every((vp) => vp % 2 === 1), `eofed ran on lane 1's virtual partitions only: ${eofs}`);
+  assert.deepEqual(hook.commits, [], "a virtual partition's marks in a hook are not committed");
+  assert.deepEqual(hook.errors, []);
+});
+
+test('lanes of an impure parallel.by split a batch differently: the merge fails it (PARALLEL_SPLIT_MISMATCH)', async () => {
+  class Noop extends Consumer {
+    consume(): void {}
+  }
+  const impure = createApp({ kafka: { brokers: ['127.0.0.1:9092'] }, concurrency: 2, routes: { g: { topics: { t: { consumer: Noop, parallel: { max: 8, by: () => String(Math.random()) } } } } } });
+  const bytes = sharedRecordSet(recordBatch({ baseOffset: 0, records: Array.from({ length: 40 }, (_, i) => ({ offsetDelta: i, value: '{}' })) }));
+  const set: RawRecordSet = { kind: 'raw', topic: 't', partition: 0, highWatermark: 40, bytes, aborted: [] };
+  const [a, b] = await Promise.all([0, 1].map((index) => new PartitionRunner(impure).runBatch('g', 't', 0, set, { from: 0, to: 40, max: 1000, skip: [] }, 1, undefined, { index, count: 2 })));
+  assert.notEqual(a!.split, b!.split);
+  const merged = mergeLaneOutcomes([a!, b!], { group: 'g', topic: 't', partition: 0 });
+  assert.equal(merged.error?.code, 'PARALLEL_SPLIT_MISMATCH');
+  assert.equal(merged.commitOffset, null);
 });

@@ -4,14 +4,19 @@
  * this adds the lanes' outcomes up to the batch's one outcome, which the
  * scheduler handles like any other. Pure.
  *
+ * - The lanes must have split the batch alike (same digest), else some
+ *   message ran on no lane or on two: the batch fails (PARALLEL_SPLIT_MISMATCH).
  * - Commit: the lowest lane's (each lane's is the contiguous prefix its own
- *   virtual partitions finished, so the lowest is the whole partition's).
+ *   virtual partitions finished, so the lowest is the whole partition's);
+ *   when every lane passed, capped at the lowest seek asked (what comes from
+ *   there was not processed).
  * - A lane withdrawn before it started: the whole batch is withdrawn and runs
  *   again later (lanes that did run see their messages again: at least once).
- * - Failure: the failing lane that holds the lowest unfinished offset speaks
- *   for the batch (its error and failed offset), as one thread's virtual
- *   partitions do; controls (pause, seek) count only when every lane passed.
+ * - Failure: the failing lane whose failing virtual partition stopped lowest
+ *   speaks for the batch (its error and failed offset), as one thread's
+ *   virtual partitions do; pause and seek apply only when every lane passed.
  */
+import { ParallelSplitError, serializeError } from '../../errors.ts';
 import { mergeControl } from '../../runner/virtual-partitions.ts';
 import type { BatchOutcome, ConsumerControl } from '../../protocol/tasks.ts';
 
@@ -20,7 +25,7 @@ function lower(a: number | null, b: number | null): number | null {
   return a === null || b === null ? null : Math.min(a, b);
 }
 
-export function mergeLaneOutcomes(outcomes: readonly [BatchOutcome, ...BatchOutcome[]]): BatchOutcome {
+export function mergeLaneOutcomes(outcomes: readonly [BatchOutcome, ...BatchOutcome[]], partition: { group: string; topic: string; partition: number }): BatchOutcome {
   const first = outcomes[0];
   if (outcomes.length === 1) return first;
   const durationMs = Math.max(...outcomes.map((o) => o.durationMs));
@@ -35,18 +40,19 @@ export function mergeLaneOutcomes(outcomes: readonly [BatchOutcome, ...BatchOutc
     if (o.endOffset !== undefined) endOffset = Math.min(endOffset ?? Infinity, o.endOffset);
     messages += o.messages ?? 0;
     filtered += o.filtered ?? 0;
-    if (o.error && (!failed || (o.commitOffset !== failed.commitOffset && lower(o.commitOffset, failed.commitOffset) === o.commitOffset))) failed = o;
+    if (o.error && (!failed || (o.failedAt ?? Infinity) < (failed.failedAt ?? Infinity))) failed = o;
   }
   const merged: BatchOutcome = { threadId: first.threadId, commitOffset, messages, filtered, durationMs, ...(endOffset !== undefined ? { endOffset } : {}) };
-  if (!failed) {
-    const asked = outcomes.map((o) => o.control).filter((c): c is ConsumerControl => c !== undefined);
-    return asked.length > 0 ? { ...merged, control: mergeControl(asked) } : merged;
+  const reset = outcomes.some((o) => o.instanceReset) ? { instanceReset: true as const } : {};
+  // Lanes that read the window (an error before reading reports no digest) must agree on the split.
+  const digests = new Set(outcomes.filter((o) => o.split !== undefined).map((o) => o.split));
+  if (digests.size > 1) return { ...merged, commitOffset: null, error: serializeError(new ParallelSplitError(partition.group, partition.topic, partition.partition)), ...reset };
+  if (failed) {
+    return { ...merged, threadId: failed.threadId, error: failed.error!, ...(failed.failedOffset !== undefined ? { failedOffset: failed.failedOffset } : {}), ...reset };
   }
-  return {
-    ...merged,
-    threadId: failed.threadId,
-    error: failed.error!,
-    ...(failed.failedOffset !== undefined ? { failedOffset: failed.failedOffset } : {}),
-    ...(outcomes.some((o) => o.instanceReset) ? { instanceReset: true } : {}),
-  };
+  const asked = outcomes.map((o) => o.control).filter((c): c is ConsumerControl => c !== undefined);
+  if (asked.length === 0) return merged;
+  const control = mergeControl(asked);
+  const capped = control.seek !== undefined && merged.commitOffset !== null && control.seek < merged.commitOffset ? control.seek : merged.commitOffset;
+  return { ...merged, commitOffset: capped, control };
 }

@@ -7,7 +7,7 @@
  * task per lane (lanes.ts).
  */
 import type { TopicRoute } from '../../config/resolve.ts';
-import { JobTimeoutError, serializeError } from '../../errors.ts';
+import { JobTimeoutError, serializeError, WorkerError } from '../../errors.ts';
 import { recordsToWire, type FetchedRecords, type RecordWindow } from '../../protocol/records.ts';
 import { laneKey, partitionKey } from '../../protocol/partition-id.ts';
 import { mergeLaneOutcomes } from './lanes.ts';
@@ -33,12 +33,31 @@ export class PoolExecutor implements Executor {
     const task = (lane?: Lane): BatchTask => ({ kind: 'batch', group: route.group, topic: route.topic, partition, attempt, records: recordsToWire(records), window, gate, ...(lane ? { lane } : {}) });
     const count = route.parallel?.threads ?? 1;
     if (count <= 1) return this.#runOn(route, key, task());
-    const lanes = await Promise.allSettled(Array.from({ length: count }, (_, index) => this.#runOn(route, laneKey(key, index), task({ index, count }))));
-    // A lane whose thread died: the batch fails as a lost thread would fail it.
-    const lost = lanes.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (lost) throw lost.reason;
-    const [one, ...more] = lanes.map((r) => (r as PromiseFulfilledResult<BatchOutcome>).value);
-    return mergeLaneOutcomes([one!, ...more]);
+    const settled = await Promise.allSettled(Array.from({ length: count }, (_, index) => this.#runOn(route, laneKey(key, index), task({ index, count }))));
+    const id = { group: route.group, topic: route.topic, partition };
+    // A lane whose thread died, before answering or after (while another lane still ran, so the
+    // scheduler's own thread-lost rewind did not apply): its instances are gone with what they held.
+    let lost: unknown;
+    const answered: BatchOutcome[] = [];
+    settled.forEach((r, index) => {
+      if (r.status === 'rejected') lost ??= r.reason;
+      else {
+        answered.push(r.value);
+        const ranOn = r.value.threadId;
+        if (!r.value.withdrawn && ranOn !== UNKNOWN_THREAD && this.pool.pinnedThread(laneKey(key, index)) !== ranOn) lost ??= new WorkerError(`worker thread ${ranOn}, which ran lane ${index} of ${route.group}/${route.topic}/${partition}, exited before the batch's other lanes finished`);
+      }
+    });
+    const [one, ...more] = answered;
+    if (lost !== undefined) {
+      // A lost thread does not count against the batch (it may not be the culprit) — unless a lane
+      // failed on its own (a timeout that terminated the thread it shared): that failure counts.
+      if (!one || !answered.some((o) => o.error)) throw lost;
+      return { ...mergeLaneOutcomes([one, ...more], id), commitOffset: null, instanceReset: true };
+    }
+    const merged = mergeLaneOutcomes([one!, ...more], id);
+    // Withdrawn, but a lane that ran dropped a stuck instance: rewind as for a lost thread.
+    if (merged.withdrawn && answered.some((o) => o.instanceReset)) throw new WorkerError(`a lane of ${route.group}/${route.topic}/${partition} reset its instance while another was withdrawn`);
+    return merged;
   }
 
   async #runOn(route: TopicRoute, key: string, task: BatchTask): Promise<BatchOutcome> {
@@ -56,25 +75,27 @@ export class PoolExecutor implements Executor {
     }
   }
 
-  /** The keys a partition is pinned under: its own, and one per further lane. */
-  #keys(route: TopicRoute, partition: number): string[] {
+  /** The keys a partition is pinned under (its own, and one per further lane), with the lane each stands for. */
+  #lanes(route: TopicRoute, partition: number): Array<{ key: string; lane?: Lane }> {
     const key = partitionKey(route.group, route.topic, partition);
-    return Array.from({ length: route.parallel?.threads ?? 1 }, (_, lane) => laneKey(key, lane));
+    const count = route.parallel?.threads ?? 1;
+    if (count <= 1) return [{ key }];
+    return Array.from({ length: count }, (_, index) => ({ key: laneKey(key, index), lane: { index, count } }));
   }
 
-  /** Hooks run on every lane's thread; what they mark and their failures add up. */
-  async #hookOn(route: TopicRoute, partition: number, run: (key: string) => Promise<HookOutcome | undefined>): Promise<HookOutcome | undefined> {
-    const outs = (await Promise.all(this.#keys(route, partition).map(run))).filter((o): o is HookOutcome => o !== undefined);
+  /** Hooks run on every lane's thread, each on its own lane's instances; what they mark and their failures add up. */
+  async #hookOn(route: TopicRoute, partition: number, run: (key: string, lane: { lane?: Lane }) => Promise<HookOutcome | undefined>): Promise<HookOutcome | undefined> {
+    const outs = (await Promise.all(this.#lanes(route, partition).map(({ key, lane }) => run(key, lane ? { lane } : {})))).filter((o): o is HookOutcome => o !== undefined);
     if (outs.length <= 1) return outs[0];
     return { threadId: outs[0]!.threadId, commits: outs.flatMap((o) => o.commits), errors: outs.flatMap((o) => o.errors) };
   }
 
   revoke(route: TopicRoute, partition: number): Promise<HookOutcome | undefined> {
-    return this.#hookOn(route, partition, (key) => this.pool.revoke(key, { kind: 'revoke', group: route.group, topic: route.topic, partition }));
+    return this.#hookOn(route, partition, (key, lane) => this.pool.revoke(key, { kind: 'revoke', group: route.group, topic: route.topic, partition, ...lane }));
   }
 
   eofed(route: TopicRoute, partition: number): Promise<HookOutcome | undefined> {
-    return this.#hookOn(route, partition, (key) => this.pool.runHook(key, { kind: 'eofed', group: route.group, topic: route.topic, partition }));
+    return this.#hookOn(route, partition, (key, lane) => this.pool.runHook(key, { kind: 'eofed', group: route.group, topic: route.topic, partition, ...lane }));
   }
 
   threadOf(route: TopicRoute, partition: number): number | undefined {
