@@ -92,7 +92,7 @@ function contiguousPrefix(parts: Array<{ raw: RawBatch }>, runs: RunResult[], en
     const run = runs[i]!;
     const at = !run.error && !run.instance.manualOffsets ? undefined : firstNotDone(part.raw, run.marked);
     if (at !== undefined && at < commitOffset) commitOffset = at;
-    if (run.error && (!failed || (at ?? Infinity) < failed.at!)) failed = { run, raw: part.raw, at: at ?? Infinity };
+    if (run.error && (!failed || (at ?? Infinity) < failed.at)) failed = { run, raw: part.raw, at: at ?? Infinity };
   });
   return { commitOffset, failed };
 }
@@ -276,7 +276,7 @@ export class PartitionRunner {
     throw new JobTimeoutError(timeoutMs);
   }
 
-  /** Runs eofed() on the partition's instance (if it has one that ran a batch); what it marks is committed. */
+  /** Runs eofed() on the partition's instance (if it has one that ran a batch); what it marks is committed (a virtual partition's marks are not). */
   async eofed(group: string, topic: string, partition: number, lane?: Lane): Promise<HookOutcome> {
     const out: HookOutcome = { threadId, commits: [], errors: [] };
     await Promise.all(this.#instancesOf(group, topic, partition, lane).map((inst) => this.#hook(inst, 'eofed', out)));
