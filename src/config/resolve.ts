@@ -15,7 +15,7 @@ import type { Deserializer } from '../messages/deserializers.ts';
 import type { Message } from '../messages/messages.ts';
 import type { ProducerSettings } from '../producer/producer.ts';
 import { DEFAULTS } from './defaults.ts';
-import { appSchema, TOPIC_NAME, type DeadLetterOptions, type GroupSettings, type HttpConfig, type MetricsConfig, type groupSchema } from './schema.ts';
+import { appSchema, TOPIC_NAME, type DeadLetterOptions, type GroupSettings, type HttpConfig, type MetricsConfig, type TopicOptions, type groupSchema } from './schema.ts';
 
 export type { KafkaConfig, KafkaTopicDeclaration, ResolvedKafkaConfig };
 export type { AppConfig, ConsumerGroupConfig, DeadLetterOptions, GroupSettings, HttpConfig, MetricsConfig, ProducerConfig, TopicOptions } from './schema.ts';
@@ -181,7 +181,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
  * every pool thread; never more than there are threads or virtual partitions; 1
  * inline (the main thread is one thread).
  */
-function resolveParallel(p: { by?: 'key' | ((message: Message<any>) => string); max: number; threads?: number; distribution?: 'consistent' | 'balanced' }, backend: 'pool' | 'inline', concurrency: number): NonNullable<TopicRoute['parallel']> {
+function resolveParallel(p: NonNullable<TopicOptions['parallel']>, backend: 'pool' | 'inline', concurrency: number): NonNullable<TopicRoute['parallel']> {
   const threads = backend === 'inline' ? 1 : Math.min(p.threads ?? concurrency, concurrency, p.max);
   return { by: p.by ?? 'key', max: p.max, threads, distribution: p.distribution ?? 'consistent' };
 }

@@ -20,7 +20,7 @@ import type { BatchOutcome, ConsumerControl, Gate, HookOutcome, Lane } from '../
 import { partitionKey } from '../protocol/partition-id.ts';
 import { readWindow, type FetchedRecords, type RecordWindow, type WireRecords } from '../protocol/records.ts';
 import { applyFilter } from './route-filter.ts';
-import { firstNotDone, instanceKey, mergeControl, splitByKey, splitDigest } from './virtual-partitions.ts';
+import { capAtSeek, firstNotDone, inLane, instanceKey, mergeControl, splitByKey, splitDigest } from './virtual-partitions.ts';
 import type { Producer } from '../producer/producer.ts';
 
 interface Instance {
@@ -160,7 +160,7 @@ export class PartitionRunner {
     return [...this.#instances.values()].filter((i) => {
       if (i.key !== key && !i.key.startsWith(`${key}#`)) return false;
       const vp = i.ctx.virtualPartition;
-      return !lane || vp === null || vp % lane.count === lane.index;
+      return !lane || vp === null || inLane(vp, lane);
     });
   }
 
@@ -188,7 +188,7 @@ export class PartitionRunner {
       // The digest of the whole split lets the merge check that every lane split alike.
       if (lane) {
         split = splitDigest(parts);
-        parts = parts.filter((part) => part.vp! % lane.count === lane.index);
+        parts = parts.filter((part) => inLane(part.vp!, lane));
       }
       // The filter's drops are counted once per batch, by the first lane.
       if (lane && lane.index > 0) filtered = 0;
@@ -202,9 +202,8 @@ export class PartitionRunner {
     const runs = await Promise.all(parts.map((part) => this.#runOne(this.#instance(group, topic, partition, part.vp), part.raw, group, attempt, gate)));
     const control = mergeControl(runs.map((r) => r.control));
     let { commitOffset, failed } = route.parallel ? contiguousPrefix(parts, runs, endOffset) : single(runs[0]!, parts[0]!.raw, endOffset);
-    // A seek back into (or before) this batch: what comes from there was not processed, so it is not committed.
-    // A lane leaves that to the merge of all lanes (main/dispatch/lanes.ts): another lane may have failed.
-    if (!lane && !failed && control.seek !== undefined && commitOffset !== null && control.seek < commitOffset) commitOffset = control.seek;
+    // A lane leaves the seek's cap to the merge of all lanes (main/dispatch/lanes.ts): another lane may have failed.
+    if (!lane && !failed) commitOffset = capAtSeek(commitOffset, control);
     const messages = parts.reduce((n, part) => n + part.raw.offsets.length, 0);
     const outcome = { threadId, endOffset, messages, filtered, commitOffset, durationMs: performance.now() - started, ...(split !== undefined ? { split } : {}) };
     if (!failed) return { ...outcome, ...(control.pauseMs !== undefined || control.seek !== undefined ? { control } : {}) };

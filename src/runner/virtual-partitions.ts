@@ -14,7 +14,7 @@
 import type { DeserializerFn } from '../messages/deserializers.ts';
 import { Messages, type Message } from '../messages/messages.ts';
 import { pickRows, type RawBatch } from '../protocol/batch-codec.ts';
-import type { ConsumerControl } from '../protocol/tasks.ts';
+import type { ConsumerControl, Lane } from '../protocol/tasks.ts';
 import { partitionKey } from '../protocol/partition-id.ts';
 
 export interface Parallel {
@@ -117,6 +117,19 @@ export function mergeControl(asked: ConsumerControl[]): ConsumerControl {
     if (c.seek !== undefined) out.seek = Math.min(out.seek ?? Infinity, c.seek);
   }
   return out;
+}
+
+/** Whether virtual partition `vp` runs on `lane` (lane n holds vp mod count = n). */
+export function inLane(vp: number, lane: Lane): boolean {
+  return vp % lane.count === lane.index;
+}
+
+/**
+ * The commit of a batch that passed, given what its consumers asked: a seek back
+ * into (or before) it means what comes from there was not processed, so it is not committed.
+ */
+export function capAtSeek(commitOffset: number | null, control: ConsumerControl): number | null {
+  return control.seek !== undefined && commitOffset !== null && control.seek < commitOffset ? control.seek : commitOffset;
 }
 
 /** An instance's key in the runner: the partition's, plus `#<n>` for virtual partition n. */

@@ -17,7 +17,7 @@
  *   virtual partitions do; pause and seek apply only when every lane passed.
  */
 import { ParallelSplitError, serializeError } from '../../errors.ts';
-import { mergeControl } from '../../runner/virtual-partitions.ts';
+import { capAtSeek, mergeControl } from '../../runner/virtual-partitions.ts';
 import type { BatchOutcome, ConsumerControl } from '../../protocol/tasks.ts';
 
 /** Lower of two commit offsets, where null (nothing new may be committed) is the lowest. */
@@ -53,6 +53,5 @@ export function mergeLaneOutcomes(outcomes: readonly [BatchOutcome, ...BatchOutc
   const asked = outcomes.map((o) => o.control).filter((c): c is ConsumerControl => c !== undefined);
   if (asked.length === 0) return merged;
   const control = mergeControl(asked);
-  const capped = control.seek !== undefined && merged.commitOffset !== null && control.seek < merged.commitOffset ? control.seek : merged.commitOffset;
-  return { ...merged, commitOffset: capped, control };
+  return { ...merged, commitOffset: capAtSeek(merged.commitOffset, control), control };
 }

@@ -29,11 +29,10 @@ export class PoolExecutor implements Executor {
    * overlaps a lane still running).
    */
   async run(route: TopicRoute, partition: number, records: FetchedRecords, window: RecordWindow, attempt: number, gate: Gate): Promise<BatchOutcome> {
-    const key = partitionKey(route.group, route.topic, partition);
     const task = (lane?: Lane): BatchTask => ({ kind: 'batch', group: route.group, topic: route.topic, partition, attempt, records: recordsToWire(records), window, gate, ...(lane ? { lane } : {}) });
-    const count = route.parallel?.threads ?? 1;
-    if (count <= 1) return this.#runOn(route, key, task());
-    const settled = await Promise.allSettled(Array.from({ length: count }, (_, index) => this.#runOn(route, laneKey(key, index), task({ index, count }))));
+    const lanes = this.#lanes(route, partition);
+    if (lanes.length === 1) return this.#runOn(route, lanes[0]!.key, task());
+    const settled = await Promise.allSettled(lanes.map(({ key, lane }) => this.#runOn(route, key, task(lane))));
     const id = { group: route.group, topic: route.topic, partition };
     // A lane whose thread died, before answering or after (while another lane still ran, so the
     // scheduler's own thread-lost rewind did not apply): its instances are gone with what they held.
@@ -44,7 +43,7 @@ export class PoolExecutor implements Executor {
       else {
         answered.push(r.value);
         const ranOn = r.value.threadId;
-        if (!r.value.withdrawn && ranOn !== UNKNOWN_THREAD && this.pool.pinnedThread(laneKey(key, index)) !== ranOn) lost ??= new WorkerError(`worker thread ${ranOn}, which ran lane ${index} of ${route.group}/${route.topic}/${partition}, exited before the batch's other lanes finished`);
+        if (!r.value.withdrawn && ranOn !== UNKNOWN_THREAD && this.pool.pinnedThread(lanes[index]!.key) !== ranOn) lost ??= new WorkerError(`worker thread ${ranOn}, which ran lane ${index} of ${route.group}/${route.topic}/${partition}, exited before the batch's other lanes finished`);
       }
     });
     const [one, ...more] = answered;
