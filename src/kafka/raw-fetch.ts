@@ -15,6 +15,8 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createRequire } from 'node:module';
+import type { RecordSlotRef } from '../protocol/records.ts';
+import { acquireRecordSlot, releaseRecordSlot } from './record-slots.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -24,6 +26,8 @@ export const RAW_RECORDS: unique symbol = Symbol.for('partita.rawRecords');
 export interface RawRecords {
   /** The partition's record set, copied out of the response into shared memory. */
   bytes: Buffer;
+  /** The slot `bytes` lie in: released by whoever drops the record set. */
+  slot: RecordSlotRef;
   highWatermark: number;
   lastStableOffset: number;
   /** read_committed: the transactions aborted in this range. */
@@ -90,6 +94,18 @@ function placeholders(bytes: Buffer): BatchPlaceholder[] | null {
 
 /** Our decoding of a Fetch v11 response, in the shape kafkajs's parse and consumer expect; null to let kafkajs decode it. */
 function decodeFetchV11(payload: Buffer): unknown {
+  const taken: RecordSlotRef[] = [];
+  let decoded: unknown = null;
+  try {
+    decoded = decodeInto(payload, taken);
+    return decoded;
+  } finally {
+    // Left to kafkajs after all (or unreadable): the record sets copied so far are not used.
+    if (decoded === null) for (const slot of taken) releaseRecordSlot(slot);
+  }
+}
+
+function decodeInto(payload: Buffer, taken: RecordSlotRef[]): unknown {
   const r = new Reader(payload);
   const clientSideThrottleTime = r.i32();
   const errorCode = r.i16();
@@ -110,15 +126,16 @@ function decodeFetchV11(payload: Buffer): unknown {
       const size = r.i32();
       let messages: BatchPlaceholder[] = [];
       if (size > 0 && r.at + size <= payload.length) {
-        // Shared memory: the worker that decodes it and the main thread (which keeps it for retries
-        // and dead letters) see the same bytes, and handing it to a thread copies nothing.
-        const bytes = Buffer.from(new SharedArrayBuffer(size));
+        // Shared memory, in a reused slot (see record-slots.ts): the main thread keeps it for retries
+        // and dead letters, and handing it to a thread copies nothing.
+        const { bytes, slot } = acquireRecordSlot(size);
+        taken.push(slot);
         payload.copy(bytes, 0, r.at, r.at + size);
         r.at += size;
         const found = placeholders(bytes);
         if (found === null) return null;
         messages = found;
-        Object.defineProperty(messages, RAW_RECORDS, { value: { bytes, highWatermark: Number(highWatermark), lastStableOffset: Number(lastStableOffset), abortedTransactions } satisfies RawRecords });
+        Object.defineProperty(messages, RAW_RECORDS, { value: { bytes, slot, highWatermark: Number(highWatermark), lastStableOffset: Number(lastStableOffset), abortedTransactions } satisfies RawRecords });
       } else if (size > 0) return null; // a record set longer than the response: let kafkajs say what it makes of it
       partitions.push({
         partition,

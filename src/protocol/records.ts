@@ -5,14 +5,16 @@
  * path and for dead letters).
  *
  * The main thread never decodes records on the hot path: a record set stays
- * the bytes the broker sent (in shared memory, so handing it to a thread
- * copies nothing and retries re-read the same bytes), and a queued batch is a
- * window [from, to) over it. Only where kafkajs decoded a fetch itself (a
+ * the bytes the broker sent (in a reused shared slot, so handing it to a
+ * thread copies nothing and retries re-read the same bytes; the reader copies
+ * them out for itself, see takeBytes), and a queued batch is a window
+ * [from, to) over it. Only where kafkajs decoded a fetch itself (a
  * legacy message format, or a fetch outside the hook) do decoded columns
  * travel, packed with msgpackr.
  */
 import type { ArrayBatch, RawBatch } from './batch-codec.ts';
 import { packBatch, pickRows, unpackBatch } from './batch-codec.ts';
+import { BatchCorruptError } from '../errors.ts';
 import { decompressRecords } from './compression.ts';
 import { decodeRecordSet, type AbortedTransaction } from './record-set.ts';
 
@@ -22,10 +24,19 @@ export interface RawRecordSet {
   topic: string;
   partition: number;
   highWatermark: number;
-  /** Backed by a SharedArrayBuffer (see src/kafka/raw-fetch.ts). */
+  /** Backed by a SharedArrayBuffer (see src/kafka/raw-fetch.ts and src/kafka/record-slots.ts). */
   bytes: Uint8Array;
   /** read_committed: the transactions aborted in this range (their records are dropped). */
   aborted: AbortedTransaction[];
+  /** Set when `bytes` lie in a reused slot (src/kafka/record-slots.ts): readers copy them out first (takeBytes). */
+  slot?: RecordSlotRef;
+}
+
+/** Which use of a reusable shared slot a record set's bytes are: valid while the slot's generation is `gen`. */
+export interface RecordSlotRef {
+  /** The slot's generation, shared by every thread (index 0). */
+  ctl: Int32Array;
+  gen: number;
 }
 
 /** Records kafkajs decoded itself, column-wise (main thread). */
@@ -69,11 +80,28 @@ export function recordsToWire(records: FetchedRecords): WireRecords {
   return records.kind === 'raw' ? records : { kind: 'packed', packed: packBatch(records.raw) };
 }
 
+/**
+ * The record set's bytes for reading. Bytes in a reused slot are copied out
+ * (consume() gets Buffer views on them and may keep them past the batch),
+ * then the slot's generation is checked: a slot released and reused while
+ * this copy ran would otherwise be read as these records.
+ */
+export function takeBytes(records: RawRecordSet): Buffer {
+  const { bytes, slot } = records;
+  if (!slot) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const copy = Buffer.allocUnsafeSlow(bytes.byteLength);
+  copy.set(bytes);
+  if (Atomics.load(slot.ctl, 0) !== slot.gen) {
+    throw new BatchCorruptError(`records of ${records.topic}/${records.partition} were released before this thread read them (their batch is no longer pending); they are fetched again`);
+  }
+  return copy;
+}
+
 /** Reads the window's records: decodes (and checks) only the record batches it covers. */
 export function readWindow(records: FetchedRecords | WireRecords, window: RecordWindow, checkCrcs: boolean): WindowRead {
   const skip = window.skip.length > 0 ? new Set(window.skip) : undefined;
   if (records.kind === 'raw') {
-    const buf = Buffer.from(records.bytes.buffer, records.bytes.byteOffset, records.bytes.byteLength);
+    const buf = takeBytes(records);
     const d = decodeRecordSet(buf, { fetchOffset: window.from, untilOffset: window.to, maxRecords: window.max, skip, checkCrcs, abortedTransactions: records.aborted, decompress: decompressRecords });
     const raw: RawBatch = { topic: records.topic, partition: records.partition, highWatermark: records.highWatermark, offsets: d.offsets, timestamps: d.timestamps, keys: d.keys, values: d.values, headers: d.headers };
     return { raw, endOffset: d.stoppedAt ?? window.to };

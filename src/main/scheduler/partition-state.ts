@@ -6,11 +6,18 @@
 import type { TopicRoute } from '../../config/resolve.ts';
 import type { SerializedError } from '../../errors.ts';
 import { GATE_EPOCH, GATE_REVOKED, GATE_SLOTS, GATE_STOPPING, type Gate } from '../../protocol/tasks.ts';
+import type { FetchedRecords } from '../../protocol/records.ts';
 import type { QueuedBatch } from './batch-slices.ts';
 
 export class PartitionState {
   readonly queue: QueuedBatch[] = [];
   inFlight: Promise<void> | null = null;
+  /** The batch in flight (its records are in use until it settles). */
+  running: QueuedBatch | null = null;
+  /** The batch whose poison message is being dead-lettered (it is queued again after). */
+  parked: QueuedBatch | null = null;
+  /** Record sets in reusable shared slots that this partition accepted and has not released (Scheduler#sweep). */
+  readonly held = new Set<FetchedRecords>();
   /** Offsets below this were already accepted: the source drops them (re-fetch after a rebalance). */
   fetchPosition: number | null = null;
   /** The first offset this process accepted for the partition (where a lost instance restarts if nothing was processed). */

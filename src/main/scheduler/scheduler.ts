@@ -37,6 +37,7 @@ import { BatchCorruptError, ConsumerError, serializeError, type SerializedError 
 import type { Logger } from '../../logger.ts';
 import type { RawBatch } from '../../protocol/batch-codec.ts';
 import type { FetchedRecords } from '../../protocol/records.ts';
+import { releaseRecordSlot } from '../../kafka/record-slots.ts';
 import { topicPartitionKey as pkey } from '../../protocol/partition-id.ts';
 import { GATE_RESUME, UNKNOWN_THREAD, type BatchOutcome, type ConsumerControl } from '../../protocol/tasks.ts';
 import type { DeadLetterDispatcher } from '../dead-letter.ts';
@@ -99,6 +100,11 @@ function failureReason(code: string | undefined, thread: number | 'inline' | und
   return 'error';
 }
 
+/** A record set nobody here will read again: its shared slot may be reused. */
+function releaseRecords(records: FetchedRecords): void {
+  if (records.kind === 'raw' && records.slot) releaseRecordSlot(records.slot);
+}
+
 export class Scheduler {
   readonly #deps: SchedulerDeps;
   readonly #partitions = new Map<string, PartitionState>();
@@ -117,11 +123,12 @@ export class Scheduler {
 
   /** Takes a partition's fetched records, from `fetchedFrom` to just before `nextOffset`. */
   accept(route: TopicRoute, partition: number, records: FetchedRecords, fetchedFrom: number, nextOffset: number): void {
-    if (this.#stopping) return;
+    if (this.#stopping) return releaseRecords(records);
     const state = this.#state(route, partition);
-    if (state.seeking) return; // kafkajs will deliver these offsets again, from the seek
+    if (state.seeking) return releaseRecords(records); // kafkajs will deliver these offsets again, from the seek
     const startOffset = state.fetchPosition ?? fetchedFrom;
-    if (startOffset >= nextOffset) return;
+    if (startOffset >= nextOffset) return releaseRecords(records);
+    if (records.kind === 'raw' && records.slot) state.held.add(records);
     state.eofedSent = false; // new records: the end of the log moved
     state.firstOffset ??= startOffset;
     state.fetchPosition = nextOffset;
@@ -147,6 +154,7 @@ export class Scheduler {
       if (state.paused && state.queue.length < this.#deps.group.settings.prefetch) this.#resume(state);
       const executor = this.#deps.executorFor(state.route);
       const run = executor.run(state.route, state.partition, batch.records, windowOf(batch, this.#maxOf(state, batch), state.skip), state.attempt, state.gate);
+      state.running = batch;
       state.inFlight = run
         .then(
           (outcome) => this.#completed(state, batch, outcome),
@@ -161,8 +169,10 @@ export class Scheduler {
         .catch((err: unknown) => {
           // A bug in the bookkeeping above must not become an unhandled rejection nor wedge the partition.
           state.inFlight = null;
+          state.running = null;
           this.#deps.logger.error({ err, topic: state.route.topic, partition: state.partition }, 'scheduler failed handling a batch result');
-        });
+        })
+        .finally(() => this.#sweep(state));
     }
   }
 
@@ -173,6 +183,7 @@ export class Scheduler {
 
   #completed(state: PartitionState, batch: QueuedBatch, outcome: BatchOutcome): void {
     state.inFlight = null;
+    state.running = null;
     const attempt = state.attempt;
     if (state.revoked) return;
     if (outcome.withdrawn) {
@@ -295,6 +306,7 @@ export class Scheduler {
 
   #failed(state: PartitionState, batch: QueuedBatch, error: SerializedError, info: FailureInfo): void {
     state.inFlight = null;
+    state.running = null;
     if (state.revoked) return;
     const { topic, deadLetter } = state.route;
     const { partition } = state;
@@ -420,6 +432,24 @@ export class Scheduler {
     this.#deps.events.emit('partition.resumed', { group: state.route.group, topic: state.route.topic, partition: state.partition });
   }
 
+  /**
+   * Releases the shared slots of record sets no batch of this partition needs
+   * any more: none queued, running or being dead-lettered reads them (see
+   * src/kafka/record-slots.ts). Safe at any time: what is still needed stays.
+   */
+  #sweep(state: PartitionState): void {
+    if (state.held.size === 0) return;
+    const live = new Set<FetchedRecords>();
+    for (const b of state.queue) live.add(b.records);
+    if (state.running) live.add(state.running.records);
+    if (state.parked) live.add(state.parked.records);
+    for (const r of state.held) {
+      if (live.has(r)) continue;
+      state.held.delete(r);
+      releaseRecords(r);
+    }
+  }
+
   /** Puts `batches` back at the head of the queue and dispatches again after `delay` (the retry backoff). */
   #retryLater(state: PartitionState, batches: QueuedBatch[], delay: number): void {
     state.queue.unshift(...batches);
@@ -436,6 +466,7 @@ export class Scheduler {
    */
   #rewind(state: PartitionState, offset: number, delay: number): void {
     state.queue.length = 0;
+    this.#sweep(state);
     state.isolateUntil = null;
     state.seeking = true;
     this.#pause(state, 'rewind');
@@ -458,10 +489,12 @@ export class Scheduler {
   /** `rows`: the batch's records as the failure path read them (they hold `offset`); `offsets`: those of the failed call. */
   #deadLetter(state: PartitionState, batch: QueuedBatch, rows: RawBatch, offsets: number[], offset: number, error: SerializedError, attempts: number, writeAttempt: number): void {
     state.deadLettering = true;
+    state.parked = batch;
     this.#deps.deadLetters!.dispatch({ route: state.route, raw: rows, index: rows.offsets.indexOf(offset), error, attempts }).then(
       () => {
         state.deadLettering = false;
-        if (state.revoked) return;
+        state.parked = null;
+        if (state.revoked) return this.#sweep(state);
         this.#deps.events.emit('dead_letter.written', { group: state.route.group, topic: state.route.topic, partition: state.partition, offset, deadLetterTopic: state.route.deadLetter!.topic, attempts, error });
         state.lastError = null;
         // Messages before the poison one in its batch may not have been processed
@@ -476,11 +509,14 @@ export class Scheduler {
           state.queue.unshift(first ? restFrom(batch, offset + 1) : batch);
           this.#passed(state, offset + 1);
         }
+        this.#sweep(state);
         this.#pump(state);
       },
       (err: unknown) => {
         if (state.revoked || this.#stopping) {
           state.deadLettering = false;
+          state.parked = null;
+          this.#sweep(state);
           return;
         }
         const delay = backoffMs(state.route.retryBackoff, writeAttempt);
@@ -560,6 +596,7 @@ export class Scheduler {
     state.userPaused = false;
     Atomics.notify(state.fence, GATE_RESUME);
     state.queue.length = 0;
+    this.#sweep(state);
     if (state.retryTimer) clearTimeout(state.retryTimer);
     state.retryTimer = null;
     this.#deps.offsets.forget(topic, partition);
@@ -584,6 +621,7 @@ export class Scheduler {
       s.markStopping();
       s.fenceOff();
       s.queue.length = 0;
+      this.#sweep(s);
       if (s.retryTimer) clearTimeout(s.retryTimer);
       s.retryTimer = null;
       if (s.userPauseTimer) clearTimeout(s.userPauseTimer);

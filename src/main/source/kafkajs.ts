@@ -17,6 +17,7 @@ import { brokerConnectError, SubscribeError } from '../../errors.ts';
 import { createKafkaClient } from '../../kafka/client.ts';
 import type { TopicPartitionOffset } from '../../kafka/types.ts';
 import type { Logger } from '../../logger.ts';
+import { releaseRecordSlot } from '../../kafka/record-slots.ts';
 import { installRawFetch, rawFetches, rawRecordsOf, type BatchPlaceholder } from '../../kafka/raw-fetch.ts';
 import { fetchWakes, installFetchWake, ResumeSignal } from '../../kafka/fetch-wake.ts';
 import { appendMessage, emptyRawBatch, type KafkajsMessageLike } from '../../protocol/batch-codec.ts';
@@ -192,24 +193,25 @@ export class KafkajsSource implements BatchSource {
 
   async #onBatch({ batch, resolveOffset, isStale }: EachBatchPayload): Promise<void> {
     const sink = this.#sink!;
-    if (isStale() || batch.messages.length === 0) return;
+    const set = rawRecordsOf((batch as unknown as { rawMessages: unknown[] }).rawMessages);
+    if (isStale() || batch.messages.length === 0) return void (set && releaseRecordSlot(set.slot));
     const { topic, partition } = batch;
     const position = sink.position(topic, partition);
     const lastOffset = batch.lastOffset();
     const nextOffset = Number(lastOffset) + 1;
     if (position !== null && nextOffset <= position) {
+      if (set) releaseRecordSlot(set.slot);
       resolveOffset(lastOffset); // all of it was accepted before a rejoin reset kafkajs's position
       return;
     }
     const fetchedOffset = Number((batch as unknown as { fetchedOffset: string }).fetchedOffset);
     const startOffset = Math.max(fetchedOffset, position ?? fetchedOffset);
     const highWatermark = Number(batch.highWatermark);
-    const set = rawRecordsOf((batch as unknown as { rawMessages: unknown[] }).rawMessages);
     let records: FetchedRecords;
     let messages = 0;
     let bytes = 0;
     if (set) {
-      records = { kind: 'raw', topic, partition, highWatermark, bytes: set.bytes, aborted: set.abortedTransactions };
+      records = { kind: 'raw', topic, partition, highWatermark, bytes: set.bytes, aborted: set.abortedTransactions, slot: set.slot };
       for (const m of batch.messages as unknown as BatchPlaceholder[]) messages += m.count;
       bytes = set.bytes.length;
     } else {
