@@ -34,6 +34,8 @@ export interface ContenderSpec {
   /** Partita: the group's maxMessages. */
   maxMessages?: number;
   timeoutMs: number;
+  /** Node flags for the contender's process (bench/lib/runner.ts puts them on its command line). */
+  nodeFlags?: string[];
 }
 
 export interface ContenderResult {

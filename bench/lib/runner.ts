@@ -24,7 +24,7 @@ export const runningContenders = new Set<ChildProcess>();
 export function runContender(label: string, spec: ContenderSpec, onJoined?: () => Promise<void>, profileDir?: string): Promise<ContenderResult> {
   const bar = progressBar(label, spec.expect);
   // bin/register.js: tsx, and the app's `import … from 'partita'` resolves to the same sources as the contender's.
-  const args = ['--import', join(ROOT, 'bin/register.js'), ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), CONTENDER, JSON.stringify(spec)];
+  const args = [...(spec.nodeFlags ?? []), '--import', join(ROOT, 'bin/register.js'), ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), CONTENDER, JSON.stringify(spec)];
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     runningContenders.add(child);

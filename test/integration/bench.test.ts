@@ -34,7 +34,7 @@ test('npm run bench --quick: every scenario and contender runs and writes a well
   assert.equal(contenders.io!.length, 2);
   assert.deepEqual(contenders['io keyed, 1 partition'], ['partita pool ×1', 'partita pool ×1, parallel max 32', 'partita pool ×1, parallel max 32 balanced']);
   assert.equal(contenders.latency!.length, 2);
-  assert.deepEqual(contenders.memory, ['kafkajs', 'partita pool ×' + doc.machine.cores]);
+  assert.deepEqual(contenders.memory, ['kafkajs', 'partita pool ×' + doc.machine.cores, 'kafkajs, --max-semi-space-size=2', 'partita pool ×' + doc.machine.cores + ', --max-semi-space-size=2']);
   for (const s of doc.scenarios) {
     for (const r of s.rows) {
       assert.ok(Number.isFinite(r.messagesPerSecond) && r.messagesPerSecond > 0, `${s.name}/${r.contender} rate ${r.messagesPerSecond}`);
