@@ -29,8 +29,20 @@ interface Slot {
   inUse: boolean;
 }
 
-/** Slots are sized in steps of this, so a slot fits the next fetch of about the same size. */
+/**
+ * Slot sizes: powers of two up to this, then multiples of it, so a slot fits
+ * the next fetch of about the same size, and a small record set (many quiet
+ * partitions) never takes much more than its own size.
+ */
 const STEP = 64 * 1024;
+const MIN_SLOT = 1024;
+
+function slotSize(size: number): number {
+  if (size > STEP) return Math.ceil(size / STEP) * STEP;
+  let cap = MIN_SLOT;
+  while (cap < size) cap *= 2;
+  return cap;
+}
 /** Released slots kept for reuse, at most this many bytes; beyond it they are left to the GC. */
 const FREE_BUDGET = 32 * 1024 * 1024;
 
@@ -54,7 +66,7 @@ export function acquireRecordSlot(size: number): { bytes: Buffer; slot: RecordSl
     free.pop();
     freeBytes -= slot.data.byteLength;
   } else {
-    slot = { data: new SharedArrayBuffer(Math.max(STEP, Math.ceil(size / STEP) * STEP)), ctl: new Int32Array(new SharedArrayBuffer(4)), gen: 0, inUse: false };
+    slot = { data: new SharedArrayBuffer(slotSize(size)), ctl: new Int32Array(new SharedArrayBuffer(4)), gen: 0, inUse: false };
     byCtl.set(slot.ctl, slot);
   }
   slot.inUse = true;

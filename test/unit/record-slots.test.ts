@@ -53,6 +53,10 @@ test('a released slot is handed out again; a stale release does not free its nex
   releaseRecordSlot(b.slot);
   const big = acquireRecordSlot(4 * 1024 * 1024);
   assert.notEqual(big.bytes.buffer, b.bytes.buffer);
+  // Sizes: a small record set takes at most twice its size (many quiet partitions), a large one its size rounded to 64 KiB.
+  assert.equal((acquireRecordSlot(300).bytes.buffer as SharedArrayBuffer).byteLength, 1024);
+  assert.equal((acquireRecordSlot(5000).bytes.buffer as SharedArrayBuffer).byteLength, 8192);
+  assert.equal((acquireRecordSlot(1_048_600).bytes.buffer as SharedArrayBuffer).byteLength, 17 * 65536);
 });
 
 test('readers get a private copy; a slot released under a reader is BATCH_CORRUPT, never another batch', () => {
