@@ -1,6 +1,6 @@
 /** Partita's public API. */
 export { createApp, App } from './app/app.ts';
-export type { AppConfig, ProducerConfig, HttpConfig, MetricsConfig, GroupSettings, ConsumerGroupConfig, TopicOptions, DeadLetterOptions } from './config/schema.ts';
+export type { AppConfig, ProducerConfig, HttpConfig, MetricsConfig, ThreadMemoryConfig, GroupSettings, ConsumerGroupConfig, TopicOptions, DeadLetterOptions } from './config/schema.ts';
 export type { TopicRoute, ConsumerGroupRoute } from './config/resolve.ts';
 export type { KafkaConfig, KafkaTopicDeclaration } from './kafka/types.ts';
 export { DEFAULTS } from './config/defaults.ts';

@@ -2,6 +2,7 @@
  * Boot file of the Partita contenders. Env: BENCH_BROKERS, BENCH_TOPIC,
  * BENCH_GROUP, BENCH_BACKEND (pool|inline), BENCH_WORKERS, BENCH_WORK,
  * BENCH_HASH_ROUNDS, BENCH_PREFETCH, BENCH_MAX_BYTES_PER_PARTITION, BENCH_MAX_MESSAGES,
+ * BENCH_YOUNG_GEN_MB (threadMemory.youngGenerationMb, for experiments),
  * BENCH_PARALLEL (virtual partitions, BENCH_PARALLEL_DISTRIBUTION consistent|balanced; the bench data has no keys, so `by` spreads
  * messages over 1,024 keys by offset, as 1,024 distinct keys would).
  * Defaults otherwise: the point is to measure what users get.
@@ -14,6 +15,7 @@ const env = process.env;
 export default createApp({
   kafka: { brokers: (env.BENCH_BROKERS ?? '127.0.0.1:9092').split(','), clientId: 'partita-bench' },
   concurrency: Number(env.BENCH_WORKERS ?? 2),
+  ...(env.BENCH_YOUNG_GEN_MB ? { threadMemory: { youngGenerationMb: Number(env.BENCH_YOUNG_GEN_MB) } } : {}),
   http: { enabled: false },
   routes: {
     [env.BENCH_GROUP ?? 'bench']: {

@@ -11,6 +11,8 @@ export const DEFAULTS = {
   http: { enabled: true, host: '127.0.0.1', port: 9394, maxEventLoopLagMs: 5000, poolDeadAfterMs: 10_000 },
   producer: { idempotent: true, lingerMs: 5, batchSize: 1000 },
   metrics: { intervalMs: 5000 },
+  /** Worker threads' heap limits (Node's Worker resourceLimits); the old generation has V8's own limit by default. */
+  threadMemory: { youngGenerationMb: 16 },
   /** Settings of every consumer group (`defaults` and each group's own override them). */
   group: {
     prefetch: 2,

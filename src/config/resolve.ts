@@ -15,10 +15,10 @@ import type { Deserializer } from '../messages/deserializers.ts';
 import type { Message } from '../messages/messages.ts';
 import type { ProducerSettings } from '../producer/producer.ts';
 import { DEFAULTS } from './defaults.ts';
-import { appSchema, TOPIC_NAME, type DeadLetterOptions, type GroupSettings, type HttpConfig, type MetricsConfig, type TopicOptions, type groupSchema } from './schema.ts';
+import { appSchema, TOPIC_NAME, type DeadLetterOptions, type GroupSettings, type HttpConfig, type MetricsConfig, type ThreadMemoryConfig, type TopicOptions, type groupSchema } from './schema.ts';
 
 export type { KafkaConfig, KafkaTopicDeclaration, ResolvedKafkaConfig };
-export type { AppConfig, ConsumerGroupConfig, DeadLetterOptions, GroupSettings, HttpConfig, MetricsConfig, ProducerConfig, TopicOptions } from './schema.ts';
+export type { AppConfig, ConsumerGroupConfig, DeadLetterOptions, GroupSettings, HttpConfig, MetricsConfig, ProducerConfig, ThreadMemoryConfig, TopicOptions } from './schema.ts';
 
 /** A topic route after validation, with every default filled in. */
 export interface TopicRoute {
@@ -57,6 +57,7 @@ export interface ResolvedConfig {
   http: Required<HttpConfig>;
   metrics: Required<MetricsConfig>;
   concurrency: number;
+  threadMemory: ThreadMemoryConfig & { youngGenerationMb: number };
   shutdownTimeoutMs: number;
   groups: ConsumerGroupRoute[];
 }
@@ -173,7 +174,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
   const k = cfg.kafka;
   const kafka = resolveKafka(k, clientId);
   const producer: ProducerSettings = { ...DEFAULTS.producer, serializers: {}, ...cfg.producer };
-  return { kafka, producer, http, metrics: { ...DEFAULTS.metrics, ...cfg.metrics }, concurrency, shutdownTimeoutMs: cfg.shutdownTimeoutMs ?? DEFAULTS.app.shutdownTimeoutMs, groups };
+  return { kafka, producer, http, metrics: { ...DEFAULTS.metrics, ...cfg.metrics }, concurrency, threadMemory: { ...DEFAULTS.threadMemory, ...cfg.threadMemory }, shutdownTimeoutMs: cfg.shutdownTimeoutMs ?? DEFAULTS.app.shutdownTimeoutMs, groups };
 }
 
 /**

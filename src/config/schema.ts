@@ -136,6 +136,19 @@ export interface MetricsConfig {
   intervalMs?: number;
 }
 
+/**
+ * V8 heap limits of each worker thread (Node's Worker `resourceLimits`). A
+ * thread that runs out of its old generation dies with
+ * ERR_WORKER_OUT_OF_MEMORY: it is replaced and its batch retried, the
+ * process lives on.
+ */
+export interface ThreadMemoryConfig {
+  /** Young generation (new objects) per thread, in MiB: smaller keeps RSS down, larger means fewer scavenges. @default 16 */
+  youngGenerationMb?: number;
+  /** Old generation per thread, in MiB (V8's own limit when unset). */
+  oldGenerationMb?: number;
+}
+
 export interface AppConfig {
   kafka: KafkaConfig;
   producer?: ProducerConfig;
@@ -144,6 +157,8 @@ export interface AppConfig {
   metrics?: MetricsConfig;
   /** Worker threads in the pool. @default os.availableParallelism() */
   concurrency?: number;
+  /** Heap limits of each worker thread. */
+  threadMemory?: ThreadMemoryConfig;
   /** Graceful shutdown budget. @default 30000 */
   shutdownTimeoutMs?: number;
   /** Group settings applied to every group (a group's own settings win). */
@@ -251,6 +266,7 @@ export const appSchema = z
       .optional(),
     metrics: z.object({ intervalMs: z.number().int().min(100).optional() }).strict().optional(),
     concurrency: z.number().int().min(1).max(256).optional(),
+    threadMemory: z.object({ youngGenerationMb: z.number().int().min(1).max(1024).optional(), oldGenerationMb: z.number().int().min(16).optional() }).strict().optional(),
     shutdownTimeoutMs: positiveInt.optional(),
     defaults: z.object(groupSettingsShape).strict().optional(),
     defaultConsumerGroup: z.string().min(1).optional(),

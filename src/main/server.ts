@@ -108,6 +108,7 @@ export class Server {
         onProducerPort: (_threadId, port) => serveProducePort(port, opts.app.producer as KafkaProducer, serializeError),
         bootFile: opts.bootFile,
         threads: opts.app.config.concurrency,
+        resourceLimits: { maxYoungGenerationSizeMb: opts.app.config.threadMemory.youngGenerationMb, ...(opts.app.config.threadMemory.oldGenerationMb ? { maxOldGenerationSizeMb: opts.app.config.threadMemory.oldGenerationMb } : {}) },
         onThreadLost: (threadId, keys) => this.#threadLost(threadId, keys),
         onError: (error) => events.emit('worker.error', { error }),
       });

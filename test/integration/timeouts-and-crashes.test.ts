@@ -14,7 +14,7 @@ import { createTopic, produceIds, unique, waitFor } from '../helpers/kafka.ts';
 import { FAULTY_BOOT, idStats, messageRecords, readRecords, startServer, tempFile } from '../helpers/app.ts';
 import type { Fault } from '../fixtures/faulty-consumer.ts';
 
-async function run(name: string, opts: { partitions: number; count: number; faults: Record<number, Fault>; timeoutMs?: number; during?: (server: Awaited<ReturnType<typeof startServer>>, out: string) => Promise<void> }) {
+async function run(name: string, opts: { partitions: number; count: number; faults: Record<number, Fault>; timeoutMs?: number; env?: Record<string, string>; during?: (server: Awaited<ReturnType<typeof startServer>>, out: string) => Promise<void> }) {
   const topic = unique(name);
   await createTopic(topic, opts.partitions);
   const produced = await produceIds(topic, 0, opts.count, { value: (id) => JSON.stringify({ id, fail: opts.faults[id] }), perSend: 50 });
@@ -27,6 +27,7 @@ async function run(name: string, opts: { partitions: number; count: number; faul
     PARTITA_TEST_TIMEOUT_MS: opts.timeoutMs ? String(opts.timeoutMs) : '',
     PARTITA_TEST_DLQ: '',
     PARTITA_TEST_MAX_BYTES: '2048',
+    ...opts.env,
   });
   try {
     await opts.during?.(server, out);
@@ -62,6 +63,14 @@ test('process.exit() and an uncaught exception in a worker: the thread is replac
   const { status, events } = await run('worker-crash', { partitions: 4, count: 600, faults: { 100: 'exit', 400: 'stray' } });
   assert.ok(status.threadsLost >= 2, `two threads died (saw ${status.threadsLost})`);
   assert.ok(events.filter((e) => e.e === 'initialized').length > 4, 'fresh instances after the crashes');
+});
+
+test('a thread over threadMemory.oldGenerationMb dies alone (ERR_WORKER_OUT_OF_MEMORY): replaced, its batch retried, nothing lost', { timeout: 90_000 }, async () => {
+  const { status, events } = await run('worker-oom', { partitions: 4, count: 400, faults: { 150: 'oom' }, env: { PARTITA_TEST_OLD_GEN_MB: '64' } });
+  const hog = events.find((e) => e.e === 'try' && e.id === 150);
+  assert.ok(hog?.heapMb !== undefined && hog.heapMb < 160, `the thread's heap limit came from threadMemory (${hog?.heapMb} MB)`);
+  assert.ok(status.threadsLost >= 1, 'the thread that ran out of heap was replaced');
+  assert.ok(events.filter((e) => e.e === 'initialized').length > 4, 'fresh instances after it');
 });
 
 test('a worker thread terminated mid-stream: duplicates only on its own partitions', { timeout: 90_000 }, async () => {

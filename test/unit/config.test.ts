@@ -99,3 +99,11 @@ test('parallel.threads: every pool thread by default, never more than the pool o
   assert.equal(threadsOf({ max: 32 }, { backend: 'inline' }), 1);
   assert.deepEqual(problems({ kafka, topics: { t: { consumer: Noop, parallel: { max: 4, threads: 0 } } } }), ['topics.t.parallel.threads: Too small: expected number to be >=1']);
 });
+
+test('threadMemory: a 16 MiB young generation per worker thread by default, no old-generation limit; overrides and bad values reported', () => {
+  const route = { topics: { t: { consumer: Noop } } };
+  assert.deepEqual(createApp({ kafka, ...route }).config.threadMemory, { youngGenerationMb: 16 });
+  assert.deepEqual(createApp({ kafka, threadMemory: { youngGenerationMb: 48, oldGenerationMb: 512 }, ...route }).config.threadMemory, { youngGenerationMb: 48, oldGenerationMb: 512 });
+  const list = problems({ kafka, threadMemory: { youngGenerationMb: 0, oldGenerationMb: 8, stack: 1 }, ...route } as unknown as AppConfig);
+  assert.deepEqual(list.map((l) => l.split(':')[0]).sort(), ['threadMemory.oldGenerationMb', 'threadMemory.stack', 'threadMemory.youngGenerationMb']);
+});

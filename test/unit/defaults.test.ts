@@ -38,7 +38,7 @@ function readmeRows(): Array<{ option: string; def: string }> {
 function keyOf(option: string): string | undefined {
   const qualified = /^(group|topic|kafkaTopic|deadLetter) `(\w+)`$/.exec(option);
   if (qualified) return `${qualified[1]}.${qualified[2]}`;
-  const dotted = /^`(kafka|http|producer|metrics)\.(\w+)`$/.exec(option);
+  const dotted = /^`(kafka|http|producer|metrics|threadMemory)\.(\w+)`$/.exec(option);
   if (dotted) return `${dotted[1]}.${dotted[2]}`;
   const top = /^`(\w+)`$/.exec(option);
   if (top) return `app.${top[1]}`;
@@ -69,6 +69,7 @@ test('the @default tags of the config types say what DEFAULTS says', () => {
     HttpConfig: 'http',
     ProducerConfig: 'producer',
     MetricsConfig: 'metrics',
+    ThreadMemoryConfig: 'threadMemory',
     GroupSettings: 'group',
     TopicOptions: 'topic',
     DeadLetterOptions: 'deadLetter',

@@ -31,6 +31,8 @@ export interface PoolOptions {
   metricsChannel?: string;
   metricsIntervalMs?: number;
   threads: number;
+  /** V8 heap limits of each thread (Node's Worker resourceLimits). */
+  resourceLimits?: { maxYoungGenerationSizeMb?: number; maxOldGenerationSizeMb?: number };
   /** A thread died (crash, process.exit, termination); `keys` were pinned to it and are unpinned now. */
   onThreadLost?: (threadId: number, keys: string[]) => void;
   /** Main-thread end of a thread's producer channel (the thread creates it and sends it when booted). */
@@ -88,6 +90,7 @@ export class WorkerPool {
       idleTimeout: Infinity,
       concurrentTasksPerWorker: 1024,
       atomics: 'disabled',
+      ...(opts.resourceLimits ? { resourceLimits: opts.resourceLimits } : {}),
       maxQueue: Infinity,
       workerData: { bootFile: opts.bootFile, metricsChannel: opts.metricsChannel, metricsIntervalMs: opts.metricsIntervalMs } satisfies WorkerData,
       loadBalancer: (task, workers) => {
