@@ -159,7 +159,7 @@ test('this.assigned turns false in a running consume() when a rebalance gives it
     const ended = lines(out).find((l) => l.e === 'long-job-end' && l.assigned === false)!;
     assert.equal(ended.pid, app.child.pid, 'in the first process');
     assert.equal(ended.marked, false, 'markAsConsumed returns false once the partition is not assigned');
-    assert.ok((ended as unknown as { ms: number }).ms < 9_500, 'it stopped early, not at its own limit (10 s)');
+    assert.ok((ended as unknown as { ms: number }).ms < 59_000, 'it stopped early, not at its own limit (60 s)');
   } finally {
     await stop(app);
     if (second) await stop(second);
