@@ -14,7 +14,7 @@
  * offset is committed, read back from Kafka.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -90,7 +90,7 @@ console.error(`packing and installing partita into ${work} ...`);
 npm(['pack', '--pack-destination', work], ROOT);
 const tarball = join(work, readdirSync(work).find((f) => f.endsWith('.tgz'))!);
 const app = join(work, 'app');
-spawnSync('mkdir', ['-p', app]);
+mkdirSync(app);
 writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'installed-memory', private: true, type: 'module' }));
 writeFileSync(join(app, 'partita.config.js'), BOOT);
 writeFileSync(join(app, 'raw-kafkajs.js'), KAFKAJS);
