@@ -70,6 +70,29 @@ export interface DecodedRecords {
 }
 
 /**
+ * The bytes of `buf` that decoding the window [fromOffset, untilOffset) can
+ * reach, at batch boundaries, so a reader copies those instead of the whole
+ * record set (maxMessages cuts one fetch into many windows). Batches from
+ * untilOffset on are never read; batches wholly below fromOffset are skipped
+ * only when `skipBelow` (not with aborted transactions: their markers are
+ * read wherever they are). Anything unexpected stops the trimming there and
+ * leaves it to decodeRecordSet to report.
+ */
+export function windowBytes(buf: Buffer, fromOffset: number, untilOffset: number, skipBelow: boolean): { start: number; end: number } {
+  let start = 0;
+  let at = 0;
+  while (at + BATCH_HEADER_BYTES <= buf.length) {
+    const baseOffset = Number(buf.readBigInt64BE(at));
+    const end = at + LOG_OVERHEAD + buf.readInt32BE(at + 8);
+    if (end < at + BATCH_HEADER_BYTES || end > buf.length || buf.readInt8(at + MAGIC_OFFSET) !== 2) break;
+    if (baseOffset >= untilOffset) return { start, end: at };
+    if (skipBelow && start === at && baseOffset + buf.readInt32BE(at + 23) < fromOffset) start = end;
+    at = end;
+  }
+  return { start, end: buf.length };
+}
+
+/**
  * Decodes a record set. A trailing batch cut short by the fetch size is
  * ignored (the next fetch starts at it); anything else that does not add up
  * fails with BATCH_CORRUPT.

@@ -16,7 +16,7 @@ import type { ArrayBatch, RawBatch } from './batch-codec.ts';
 import { packBatch, pickRows, unpackBatch } from './batch-codec.ts';
 import { BatchCorruptError } from '../errors.ts';
 import { decompressRecords } from './compression.ts';
-import { decodeRecordSet, type AbortedTransaction } from './record-set.ts';
+import { decodeRecordSet, windowBytes, type AbortedTransaction } from './record-set.ts';
 
 /** The bytes of one partition's Fetch response: record batches as the broker stored them. */
 export interface RawRecordSet {
@@ -81,16 +81,21 @@ export function recordsToWire(records: FetchedRecords): WireRecords {
 }
 
 /**
- * The record set's bytes for reading. Bytes in a reused slot are copied out
- * (consume() gets Buffer views on them and may keep them past the batch),
- * then the slot's generation is checked: a slot released and reused while
- * this copy ran would otherwise be read as these records.
+ * The record set's bytes for reading `window`. Bytes in a reused slot are
+ * copied out (consume() gets Buffer views on them and may keep them past the
+ * batch), then the slot's generation is checked: a slot released and reused
+ * while this copy ran would otherwise be read as these records.
  */
-export function takeBytes(records: RawRecordSet): Buffer {
+export function takeBytes(records: RawRecordSet, window: RecordWindow): Buffer {
   const { bytes, slot } = records;
-  if (!slot) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const copy = Buffer.allocUnsafeSlow(bytes.byteLength);
-  copy.set(bytes);
+  const all = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (!slot) return all;
+  // Only the batches this window can reach: one fetch is many windows (maxMessages), and
+  // copying the whole set for each made the copies grow with the square of the set.
+  // Read before the generation check below, like the copy, so a reuse meanwhile is caught.
+  const { start, end } = windowBytes(all, window.from, window.to, records.aborted.length === 0);
+  const copy = Buffer.allocUnsafeSlow(end - start);
+  all.copy(copy, 0, start, end);
   if (Atomics.load(slot.ctl, 0) !== slot.gen) {
     throw new BatchCorruptError(`records of ${records.topic}/${records.partition} were released before this thread read them (their batch is no longer pending); they are fetched again`);
   }
@@ -101,7 +106,7 @@ export function takeBytes(records: RawRecordSet): Buffer {
 export function readWindow(records: FetchedRecords | WireRecords, window: RecordWindow, checkCrcs: boolean): WindowRead {
   const skip = window.skip.length > 0 ? new Set(window.skip) : undefined;
   if (records.kind === 'raw') {
-    const buf = takeBytes(records);
+    const buf = takeBytes(records, window);
     const d = decodeRecordSet(buf, { fetchOffset: window.from, untilOffset: window.to, maxRecords: window.max, skip, checkCrcs, abortedTransactions: records.aborted, decompress: decompressRecords });
     const raw: RawBatch = { topic: records.topic, partition: records.partition, highWatermark: records.highWatermark, offsets: d.offsets, timestamps: d.timestamps, keys: d.keys, values: d.values, headers: d.headers };
     return { raw, endOffset: d.stoppedAt ?? window.to };

@@ -61,7 +61,7 @@ test('a released slot is handed out again; a stale release does not free its nex
 
 test('readers get a private copy; a slot released under a reader is BATCH_CORRUPT, never another batch', () => {
   const records = slotted();
-  const copy = takeBytes(records);
+  const copy = takeBytes(records, { from: 0, to: lastOffset + 1, max: 1000, skip: [] });
   assert.ok(!(copy.buffer instanceof SharedArrayBuffer), 'views handed to consume() survive the slot');
   assert.deepEqual(copy, fixtureBytes);
   const read = readWindow(records, { from: 0, to: lastOffset + 1, max: 1000, skip: [] }, true);
@@ -70,7 +70,27 @@ test('readers get a private copy; a slot released under a reader is BATCH_CORRUP
   const other = acquireRecordSlot(fixtureBytes.length); // the slot, reused for another fetch
   assert.equal(other.bytes.buffer, records.bytes.buffer);
   fixtureBytes.copy(other.bytes);
-  assert.throws(() => takeBytes(records), (err: Error & { code?: string }) => err.code === 'BATCH_CORRUPT' && /released before this thread read them/.test(err.message));
+  assert.throws(() => takeBytes(records, { from: 0, to: lastOffset + 1, max: 1000, skip: [] }), (err: Error & { code?: string }) => err.code === 'BATCH_CORRUPT' && /released before this thread read them/.test(err.message));
+});
+
+test('a reader copies only the batches its window reaches, and reads exactly what the whole record set gives', () => {
+  for (const abortedHere of [aborted, []]) {
+    const records = { ...slotted(), aborted: abortedHere };
+    const whole: RawRecordSet = { ...records, slot: undefined };
+    for (let from = 0; from <= lastOffset + 1; from += 3) {
+      for (const span of [1, 4, 50]) {
+        const window = { from, to: from + span, max: 2, skip: [] };
+        const a = readWindow(records, window, true);
+        const b = readWindow(whole, window, true);
+        assert.deepEqual([a.raw.offsets, a.endOffset, Array.from({ length: a.raw.values.length }, (_, i) => String(a.raw.values.at(i)))], [b.raw.offsets, b.endOffset, Array.from({ length: b.raw.values.length }, (_, i) => String(b.raw.values.at(i)))], `window ${from}..${from + span}`);
+      }
+    }
+  }
+  const tail = { from: lastOffset, to: lastOffset + 1, max: 1000, skip: [] };
+  const head = { from: 0, to: 1, max: 1000, skip: [] };
+  assert.ok(takeBytes({ ...slotted(), aborted: [] }, tail).length < fixtureBytes.length, 'the batches below the window are left out');
+  assert.ok(takeBytes(slotted(), head).length < fixtureBytes.length, 'the batches from the window\'s end on are left out');
+  assert.equal(takeBytes(slotted(), tail).length, fixtureBytes.length, 'with aborted transactions the batches below stay (their markers are read)');
 });
 
 class Noop extends Consumer {
