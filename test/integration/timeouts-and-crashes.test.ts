@@ -10,7 +10,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createTopic, produceIds, unique, waitFor } from '../helpers/kafka.ts';
+import { commitsVsLogEnd, createTopic, produceIds, unique, waitFor } from '../helpers/kafka.ts';
 import { FAULTY_BOOT, idStats, messageRecords, readRecords, startServer, tempFile } from '../helpers/app.ts';
 import type { Fault } from '../fixtures/faulty-consumer.ts';
 
@@ -19,9 +19,10 @@ async function run(name: string, opts: { partitions: number; count: number; faul
   await createTopic(topic, opts.partitions);
   const produced = await produceIds(topic, 0, opts.count, { value: (id) => JSON.stringify({ id, fail: opts.faults[id] }), perSend: 50 });
   const out = tempFile('records.jsonl');
+  const group = unique(`${name}-group`);
   const server = await startServer(FAULTY_BOOT, name, {
     PARTITA_TEST_TOPIC: topic,
-    PARTITA_TEST_GROUP: unique(`${name}-group`),
+    PARTITA_TEST_GROUP: group,
     PARTITA_TEST_OUT: out,
     PARTITA_TEST_MARKERS: tempFile('markers'),
     PARTITA_TEST_TIMEOUT_MS: opts.timeoutMs ? String(opts.timeoutMs) : '',
@@ -38,6 +39,8 @@ async function run(name: string, opts: { partitions: number; count: number; faul
   const status = server.status();
   const records = messageRecords(out);
   assert.deepEqual([...idStats(records).distinct].sort((a, b) => a - b), produced, 'every id processed');
+  // The graceful stop's final commit, read back from Kafka: every partition committed to its log end.
+  for (const o of await commitsVsLogEnd(group, topic)) assert.equal(o.committed, o.logEnd, `partition ${o.partition} committed`);
   return { records, events: readRecords(out), status };
 }
 
