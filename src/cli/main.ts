@@ -18,6 +18,7 @@ import { runConsole } from './console.ts';
 import { describeFlow, describeInfo, describeRoutes } from './describe.ts';
 import { install } from './install.ts';
 import { joinSwarm } from './swarm-member.ts';
+import { logProcessWarnings } from './process-warnings.ts';
 import { swarmCommand, type SwarmCliOptions } from './swarm.ts';
 import { fail, parsePort } from './failures.ts';
 
@@ -50,6 +51,7 @@ async function serverCommand(opts: ServerCliOptions): Promise<number> {
   // Settled once, here: worker threads (never on a terminal) inherit it and log the same way.
   process.env.PARTITA_LOG_FORMAT = opts.logFormat ?? logFormat();
   const logger = createLogger();
+  const restoreWarnings = logProcessWarnings(logger);
   const since = Date.now();
   let state: 'starting' | 'aborting' | 'running' | 'stopping' = 'starting';
   let waitingFor = 'the boot file to load';
@@ -90,6 +92,7 @@ async function serverCommand(opts: ServerCliOptions): Promise<number> {
     return await runServer();
   } finally {
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal).off('SIGUSR2', onStatus);
+    restoreWarnings();
   }
 
   async function runServer(): Promise<number> {

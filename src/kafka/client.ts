@@ -7,6 +7,7 @@ import kafkajs, { type Kafka as KafkajsClient, type Producer as KafkajsProducer,
 import type { ResolvedKafkaConfig } from './types.ts';
 import type { Logger } from '../logger.ts';
 import { installCodecs } from './codecs.ts';
+import { installIdleRequestQueue } from './request-queue-idle.ts';
 
 const { Kafka, logLevel, Partitioners } = kafkajs;
 
@@ -55,6 +56,8 @@ function kafkajsLogCreator(logger: Logger) {
 export function createKafkaClient(config: ResolvedKafkaConfig, logger: Logger): KafkajsClient {
   // Snappy, lz4 and zstd topics are readable by every client Partita makes.
   installCodecs();
+  // And no idle connection spins kafkajs's 1 ms re-check timer (see request-queue-idle.ts).
+  installIdleRequestQueue();
   return new Kafka({
     clientId: config.clientId,
     brokers: config.brokers,

@@ -58,3 +58,39 @@ test('--log-format: json or pretty only (exit 2 otherwise); pretty reaches the s
   assert.match(out, /BOOT_FILE_NOT_FOUND/);
   assert.ok(!out.split('\n').some((l) => l.startsWith('{')), `no JSON lines:\n${out}`);
 });
+
+/**
+ * A child whose warnings go through logProcessWarnings (or, `routed` false, Node's own printer):
+ * an app's warning, then kafkajs's own request queue arming its re-check timer with nothing pending.
+ */
+function warningsOf(routed: boolean): { stdout: string; stderr: string } {
+  const code = `
+    const { createLogger } = await import(${JSON.stringify(join(ROOT, 'src/logger.ts'))});
+    const { logProcessWarnings } = await import(${JSON.stringify(join(ROOT, 'src/cli/process-warnings.ts'))});
+    const { createRequire } = await import('node:module');
+    if (${routed}) logProcessWarnings(createLogger({ format: 'json', level: 'debug' }));
+    process.emitWarning('something odd', 'ExampleWarning');
+    const RequestQueue = createRequire(${JSON.stringify(join(ROOT, 'package.json'))})('kafkajs/src/network/requestQueue/index.js');
+    const queue = new RequestQueue({ maxInFlightRequests: 1, requestTimeout: 1000, clientId: 'c', broker: 'b', logger: { debug() {}, info() {}, warn() {}, error() {} } });
+    queue.checkPendingRequests();
+    await new Promise((r) => setTimeout(r, 50));
+    process.exit(0); // kafkajs as is keeps re-arming its timer (see src/kafka/request-queue-idle.ts)`;
+  const r = spawnSync(process.execPath, ['--import', join(ROOT, 'bin/register.js'), '--input-type=module', '-e', code], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '', NODE_NO_WARNINGS: '' } });
+  assert.equal(r.status, 0, r.stderr);
+  return { stdout: r.stdout, stderr: r.stderr };
+}
+
+test("server's process warnings: log lines, not Node's stderr text; kafkajs's negative timer (Node 24 warns once) is debug", () => {
+  const warnsNegative = Number(process.versions.node.split('.')[0]) >= 24;
+  const plain = warningsOf(false);
+  assert.match(plain.stderr, /ExampleWarning: something odd/, "Node's own printer");
+  if (warnsNegative) assert.match(plain.stderr, /TimeoutNegativeWarning/, 'kafkajs arms a timer with a negative delay');
+  const routed = warningsOf(true);
+  assert.doesNotMatch(routed.stderr, /Warning/, routed.stderr);
+  const lines = routed.stdout.trim().split('\n').map((l) => JSON.parse(l) as { level: number; msg: string; warning: { name: string; message: string } });
+  const example = lines.find((l) => l.warning?.name === 'ExampleWarning');
+  assert.equal(example?.level, 40, routed.stdout);
+  assert.equal(example?.warning.message, 'something odd');
+  const negative = lines.filter((l) => l.warning?.name === 'TimeoutNegativeWarning');
+  assert.deepEqual(negative.map((l) => l.level), warnsNegative ? [20] : [], routed.stdout);
+});
