@@ -111,21 +111,28 @@ test('install: scaffolds an app that installs, describes its flow and whose serv
   const flow = npm(['run', '-s', 'flow']);
   assert.match(flow.stdout, /users \(shop-app-consumers\) → UsersConsumer\n {2}├─ users_created +\(always, exactly once\)\n {2}└─ users_premium_created +\(conditionally, exactly once\)/);
 
-  // npx partita server runs it.
+  // What the scaffold tells its user to run next: create the declared topics, then `npx partita server`.
+  const topics = npm(['run', '-s', 'topics:create']);
+  assert.equal(topics.status, 0, `${topics.stdout}${topics.stderr}`);
   const server = spawn('npx', ['partita', 'server'], { cwd: dir, env: { ...process.env, PARTITA_HTTP_PORT: '0', PARTITA_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';
   server.stdout.on('data', (d) => (out += d));
   server.stderr.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((r) => server.on('exit', r));
   try {
-    await waitFor(() => /joined consumer group/.test(out), 'scaffolded server to join its group', 60_000);
+    await waitFor(() => /joined consumer group/.test(out) || server.exitCode !== null, 'scaffolded server to join its group', 60_000);
+    assert.match(out, /joined consumer group/, `the scaffolded server joined its group\n${out.slice(-3000)}`);
     const url = httpUrlOf({ output: () => out } as never)!;
     assert.equal((await fetch(`${url}/ready`)).status, 200);
   } finally {
     // npx does not wait for its child on SIGTERM: signal the partita process itself (its pid is in every log line).
     const pid = Number(/"pid":(\d+)/.exec(out)?.[1]);
-    if (pid > 0) process.kill(pid, 'SIGTERM');
-    else process.kill(-server.pid!, 'SIGKILL');
+    try {
+      if (pid > 0) process.kill(pid, 'SIGTERM');
+      else process.kill(-server.pid!, 'SIGKILL');
+    } catch {
+      // Already gone: the assertions above say why.
+    }
   }
   const timer = setTimeout(() => process.kill(-server.pid!, 'SIGKILL'), 30_000);
   await exited;
