@@ -4,13 +4,13 @@
  * shipper reads stays one JSON object, and a warning carries the process's
  * name like every other line.
  *
- * One warning is known and harmless: kafkajs 2.2.4 (pinned, frozen since
- * 2023) arms its request queue's re-check timer with a negative delay
- * whenever nothing is pending (`RequestQueue.scheduleCheckPendingRequests`:
- * "throttled until" minus now). Node has always run such a timer after 1 ms,
- * which is what kafkajs relies on; Node 24 also says so, once per process,
- * as a `TimeoutNegativeWarning`. Every `partita server` on Node 24 printed
- * it, so it is logged at debug, not as a warning an operator should act on.
+ * One warning is known and harmless: kafkajs 2.2.4 arming its request
+ * queue's re-check timer with a negative delay, which Node runs after 1 ms
+ * and Node 24 reports once per process as a `TimeoutNegativeWarning`. The fix
+ * is at its source (src/kafka/request-queue-idle.ts): Partita's own clients
+ * no longer arm it. Only another copy of kafkajs in the process (an app's own,
+ * of another version) still can, and that is a debug line, not a warning an
+ * operator should act on.
  *
  * `--no-warnings` (or NODE_NO_WARNINGS=1) keeps meaning no warnings: Node then
  * installs no printer of its own and neither does this. `--trace-warnings`
@@ -20,7 +20,7 @@
 import type { Logger } from '../logger.ts';
 
 /** kafkajs's timer with a negative delay (see above), recognised by where it was armed. */
-export function isKafkajsNegativeTimeout(warning: Error): boolean {
+function isKafkajsNegativeTimeout(warning: Error): boolean {
   return warning.name === 'TimeoutNegativeWarning' && /RequestQueue\.scheduleCheckPendingRequests|kafkajs[\\/]src[\\/]network[\\/]requestQueue/.test(warning.stack ?? '');
 }
 
