@@ -1,5 +1,5 @@
 /**
- * `npm run bench:installed-memory [-- --messages N --partitions P --no-java]`
+ * `npm run bench:installed-memory [-- --messages N --partitions P --node 20,22,24 --no-java]`
  *
  * Peak RSS of `partita server` as a user deploys it: the package from
  * `npm pack` installed into an empty project, a plain-JavaScript boot file
@@ -11,7 +11,9 @@
  * consumes the same backlog in a fresh group, and so does the baseline: raw
  * kafkajs in plain JavaScript from the same install (`eachBatch`, no-op,
  * auto-commit). RSS is sampled from /proc every 100 ms (Linux) until every
- * offset is committed, read back from Kafka.
+ * offset is committed, read back from Kafka. `--node` runs it all on each of
+ * these Node majors (installed from the npm registry like the test
+ * command's); the default is the Node running this script.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -20,6 +22,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import kafkajs from 'kafkajs';
 import { brokersFromEnvOrLocal } from '../scripts/kafka/broker.ts';
+import { ensureNode, nodeVersion } from '../scripts/node-versions.ts';
 import { ROOT } from './lib/options.ts';
 import type { BenchContext } from './lib/scenario.ts';
 import { createTopic, produceFixed } from './lib/seed.ts';
@@ -28,9 +31,11 @@ const { values } = parseArgs({
   options: {
     messages: { type: 'string', default: '5000000' },
     partitions: { type: 'string', default: '12' },
+    node: { type: 'string' },
     'no-java': { type: 'boolean', default: false },
   },
 });
+const nodes = values.node ? values.node.split(',').map((major) => ensureNode(major.trim(), (l) => console.error(l))) : [process.execPath];
 const messages = Number(values.messages);
 const partitions = Number(values.partitions);
 const VARIANTS: Array<{ name: string; nodeOptions: string; kafkajs?: true }> = [
@@ -110,44 +115,49 @@ async function committed(group: string): Promise<number> {
   return (t?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
 }
 
-const rows: Array<{ name: string; peakMb: number; seconds: number }> = [];
-for (const v of VARIANTS) {
-  const group = `${topic}-${rows.length}`;
-  const started = performance.now();
-  const [command, args] = v.kafkajs ? [process.execPath, ['raw-kafkajs.js']] : [join(app, 'node_modules/.bin/partita'), ['server']];
-  const child = spawn(command, args, {
-    cwd: app,
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, NODE_OPTIONS: v.nodeOptions, KAFKA_BROKERS: brokers.join(','), GROUP: group, TOPIC: topic, PARTITA_LOG_LEVEL: 'warn' },
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  let peak = 0;
-  const sampler = setInterval(() => (peak = Math.max(peak, rssKb(child.pid!))), 100);
-  let seconds = 0;
-  try {
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`${v.name} exited with ${child.exitCode} before the backlog was committed`);
-      if ((await committed(group)) >= messages) break;
-      if (performance.now() - started > 600_000) throw new Error('the backlog was not committed within 10 minutes');
-      await new Promise((r) => setTimeout(r, 250));
+const tables: string[] = [];
+for (const node of nodes) {
+  const rows: Array<{ name: string; peakMb: number; seconds: number }> = [];
+  for (const v of VARIANTS) {
+    const group = `${topic}-${tables.length}-${rows.length}`;
+    const started = performance.now();
+    // The same binary runs the partita bin (its threads too) and raw kafkajs.
+    const child = spawn(node, v.kafkajs ? ['raw-kafkajs.js'] : [join(app, 'node_modules/.bin/partita'), 'server'], {
+      cwd: app,
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, NODE_OPTIONS: v.nodeOptions, KAFKA_BROKERS: brokers.join(','), GROUP: group, TOPIC: topic, PARTITA_LOG_LEVEL: 'warn' },
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    let peak = 0;
+    const sampler = setInterval(() => (peak = Math.max(peak, rssKb(child.pid!))), 100);
+    let seconds = 0;
+    try {
+      for (;;) {
+        if (child.exitCode !== null) throw new Error(`${v.name} exited with ${child.exitCode} before the backlog was committed`);
+        if ((await committed(group)) >= messages) break;
+        if (performance.now() - started > 600_000) throw new Error('the backlog was not committed within 10 minutes');
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      seconds = (performance.now() - started) / 1000;
+    } finally {
+      clearInterval(sampler);
+      child.kill('SIGTERM');
     }
-    seconds = (performance.now() - started) / 1000;
-  } finally {
-    clearInterval(sampler);
-    child.kill('SIGTERM');
+    const code = await exited;
+    if (code !== 0) throw new Error(`${v.name} exited with ${code} on SIGTERM`);
+    rows.push({ name: v.name, peakMb: peak / 1024, seconds });
+    console.error(`  ${nodeVersion(node)} ${v.name}: peak RSS ${Math.round(peak / 1024)} MB, ${seconds.toFixed(1)} s`);
   }
-  const code = await exited;
-  if (code !== 0) throw new Error(`${v.name} exited with ${code} on SIGTERM`);
-  rows.push({ name: v.name, peakMb: peak / 1024, seconds });
-  console.error(`  ${v.name}: peak RSS ${Math.round(peak / 1024)} MB, ${seconds.toFixed(1)} s`);
+  const lines = [`\nNode ${nodeVersion(node)}: installed package, plain-JS apps, ${messages.toLocaleString('en-US')} messages, ${partitions} partitions, partita with 2 threads (time from process start, start-up included)`];
+  lines.push('| contender | peak RSS | vs raw kafkajs | msg/s |\n|---|---|---|---|');
+  for (const [i, r] of rows.entries()) {
+    const base = rows[i < 2 ? 0 : 2]!; // the raw kafkajs row with the same NODE_OPTIONS
+    lines.push(`| ${r.name} | ${Math.round(r.peakMb)} MB | ${(r.peakMb / base.peakMb).toFixed(2)}× | ${Math.round(messages / r.seconds).toLocaleString('en-US')} |`);
+  }
+  tables.push(lines.join('\n'));
 }
 await admin.deleteTopics({ topics: [topic] }).catch(() => {});
 await admin.disconnect();
 
-console.log(`\ninstalled package, plain-JS apps, ${messages.toLocaleString('en-US')} messages, ${partitions} partitions, partita with 2 threads (time from process start, start-up included)`);
-console.log('| contender | peak RSS | vs raw kafkajs | msg/s |\n|---|---|---|---|');
-for (const [i, r] of rows.entries()) {
-  const base = rows[i < 2 ? 0 : 2]!; // the raw kafkajs row with the same NODE_OPTIONS
-  console.log(`| ${r.name} | ${Math.round(r.peakMb)} MB | ${(r.peakMb / base.peakMb).toFixed(2)}× | ${Math.round(messages / r.seconds).toLocaleString('en-US')} |`);
-}
+console.log(tables.join('\n'));
 process.exit(0);

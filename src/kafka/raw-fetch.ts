@@ -17,6 +17,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { createRequire } from 'node:module';
 import type { RecordSlotRef } from '../protocol/records.ts';
 import { acquireRecordSlot, releaseRecordSlot } from './record-slots.ts';
+import { responseDecoded } from './response-scavenge.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -98,6 +99,7 @@ function decodeFetchV11(payload: Buffer): unknown {
   let decoded: unknown = null;
   try {
     decoded = decodeInto(payload, taken);
+    if (decoded !== null) responseDecoded(payload.length);
     return decoded;
   } finally {
     // Left to kafkajs after all (or unreadable): the record sets copied so far are not used.
