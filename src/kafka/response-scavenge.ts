@@ -18,8 +18,9 @@
  * runs one minor collection (a scavenge: its cost is the live young objects,
  * not the garbage; ~30 for a 3M-message backlog). `gc` is V8's, obtained
  * once from a fresh context with --expose-gc set only for that moment, so no
- * other context (the app's, a worker's) gets a global `gc`. Where V8 refuses,
- * nothing is collected early and nothing else changes.
+ * other context (the app's, a worker's) gets a global `gc` (a process started
+ * with --expose-gc keeps its own). Where V8 refuses, nothing is collected
+ * early and nothing else changes.
  */
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -36,6 +37,9 @@ let scavenges = 0;
 
 function collector(): GcFunction | null {
   if (collect !== undefined) return collect;
+  // Started with --expose-gc: use it, and leave the flag on for the contexts still to come.
+  const global = (globalThis as { gc?: unknown }).gc;
+  if (typeof global === 'function') return (collect = global as GcFunction);
   collect = null;
   try {
     v8.setFlagsFromString('--expose-gc');

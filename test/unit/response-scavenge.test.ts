@@ -3,10 +3,13 @@
  * responses (src/kafka/response-scavenge.ts): dead buffers outside the V8
  * heap, held by young JS objects, are freed once the budget is spent, not
  * before it; and obtaining V8's `gc` leaves no global `gc` behind in this
- * context or in a worker thread started afterwards.
+ * context or in a worker thread started afterwards, while a process started
+ * with --expose-gc keeps its own in both.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { RESPONSE_BUDGET, responseDecoded, responseScavenges } from '../../src/kafka/response-scavenge.ts';
@@ -52,4 +55,20 @@ test('no global gc is left in this context or in a worker started afterwards', a
   const worker = new Worker('require("node:worker_threads").parentPort.postMessage(typeof globalThis.gc)', { eval: true });
   const [seen] = await Promise.all([new Promise((r) => worker.once('message', r)), new Promise((r) => worker.once('exit', r))]);
   assert.equal(seen, 'undefined');
+});
+
+test('a process started with --expose-gc keeps its global gc, in workers started afterwards too', () => {
+  const root = join(import.meta.dirname, '..', '..');
+  const script = `
+    import { Worker } from 'node:worker_threads';
+    import { RESPONSE_BUDGET, responseDecoded, responseScavenges } from './src/kafka/response-scavenge.ts';
+    responseDecoded(RESPONSE_BUDGET);
+    await new Promise((r) => setImmediate(r));
+    const worker = new Worker('import("node:worker_threads").then((w) => w.parentPort.postMessage(typeof globalThis.gc))', { eval: true });
+    const seen = await new Promise((r) => worker.once('message', r));
+    console.log(JSON.stringify({ main: typeof globalThis.gc, worker: seen, scavenges: responseScavenges() }));
+  `;
+  const r = spawnSync(process.execPath, ['--expose-gc', '--import', './bin/register.js', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout.trim().split('\n').at(-1)!), { main: 'function', worker: 'function', scavenges: 1 });
 });
