@@ -117,6 +117,7 @@ async function committed(group: string): Promise<number> {
 
 const tables: string[] = [];
 for (const node of nodes) {
+  const version = nodeVersion(node);
   const rows: Array<{ name: string; peakMb: number; seconds: number }> = [];
   for (const v of VARIANTS) {
     const group = `${topic}-${tables.length}-${rows.length}`;
@@ -146,9 +147,9 @@ for (const node of nodes) {
     const code = await exited;
     if (code !== 0) throw new Error(`${v.name} exited with ${code} on SIGTERM`);
     rows.push({ name: v.name, peakMb: peak / 1024, seconds });
-    console.error(`  ${nodeVersion(node)} ${v.name}: peak RSS ${Math.round(peak / 1024)} MB, ${seconds.toFixed(1)} s`);
+    console.error(`  ${version} ${v.name}: peak RSS ${Math.round(peak / 1024)} MB, ${seconds.toFixed(1)} s`);
   }
-  const lines = [`\nNode ${nodeVersion(node)}: installed package, plain-JS apps, ${messages.toLocaleString('en-US')} messages, ${partitions} partitions, partita with 2 threads (time from process start, start-up included)`];
+  const lines = [`\nNode ${version}: installed package, plain-JS apps, ${messages.toLocaleString('en-US')} messages, ${partitions} partitions, partita with 2 threads (time from process start, start-up included)`];
   lines.push('| contender | peak RSS | vs raw kafkajs | msg/s |\n|---|---|---|---|');
   for (const [i, r] of rows.entries()) {
     const base = rows[i < 2 ? 0 : 2]!; // the raw kafkajs row with the same NODE_OPTIONS

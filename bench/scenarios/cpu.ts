@@ -6,7 +6,7 @@
 import { calibrateCpu } from '../apps/work.ts';
 import { throughput, withRatios } from '../lib/runner.ts';
 import { check } from '../lib/report.ts';
-import { threadCeiling } from '../lib/thread-ceiling.ts';
+import { CEILING_ROUNDS, threadCeiling } from '../lib/thread-ceiling.ts';
 import { createTopic, produceFixed } from '../lib/seed.ts';
 import type { Scenario } from '../lib/scenario.ts';
 
@@ -40,7 +40,7 @@ export const cpu: Scenario = {
           targets: two ? [check('Partita pool ×2 speed-up over inline', two.ratio ?? 0, 1.8, 'higher', '×')] : [],
           notes: [
             `${rounds} hash rounds ≈ 50 µs per message on this machine (calibrated at start)`,
-            `this machine's ceiling for the target: the same work on 2 bare threads ran ${bareScaling.toFixed(2)}× as fast as on 1 (no broker, no fetcher; best of 3 alternating rounds each)`,
+            `this machine's ceiling for the target: the same work on 2 bare threads ran ${bareScaling.toFixed(2)}× as fast as on 1 (no broker, no fetcher; best of ${CEILING_ROUNDS} alternating rounds each)`,
           ],
         },
       ],

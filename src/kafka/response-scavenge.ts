@@ -25,7 +25,7 @@
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-type GcFunction = (options: { type: 'minor' | 'major' }) => void;
+type GcFunction = (options: { type: 'minor' }) => void;
 
 /** Bytes of dead response buffers (chunks plus the joined copy) after which the main thread scavenges. */
 export const RESPONSE_BUDGET = 16 * 1024 * 1024;
