@@ -22,7 +22,7 @@ export const ErrorCodes = {
   BROKER_TLS_FAILED: "The TLS connection to Kafka failed: the broker's certificate could not be verified (unknown CA, self-signed, expired, wrong host name) or the handshake failed (e.g. TLS against a plaintext listener).",
   SUBSCRIBE_FAILED: 'Subscribing to a routed topic failed (e.g. it does not exist and cannot be auto-created).',
   SHUTDOWN_TIMEOUT: 'Graceful shutdown did not finish within shutdownTimeoutMs.',
-  COMMIT_UNVERIFIED: "On graceful stop, Kafka's committed offset of some partition (read back with the admin API) is behind what was processed: the final commit did not reach Kafka. Nothing is lost; those messages are delivered again.",
+  COMMIT_UNVERIFIED: "On graceful stop, Kafka's committed offset of some partition (read back with the admin API) is behind what was processed, or the final commit was not acknowledged and Kafka could not be read: the final commit may not have reached Kafka. Nothing is lost; those messages are delivered again.",
   FETCHER_CRASHED: 'The kafkajs consumer of a group failed in a way it does not recover from.',
   PRODUCE_FAILED: 'Kafka did not acknowledge produced messages (or a message was invalid); inside consume() the batch fails and is retried.',
   RESPONDER_CONTRACT: "A responder broke its declared topics: an undeclared topic, a required topic not used, or a single-use topic used twice. Nothing was sent.",
@@ -220,11 +220,11 @@ export class ShutdownTimeoutError extends PartitaError {
 }
 
 export class CommitUnverifiedError extends PartitaError {
-  constructor(readonly partitions: Array<{ group: string; topic: string; partition: number; processed: number; committed: number | null }>) {
+  constructor(readonly partitions: Array<{ group: string; topic: string; partition: number; processed: number; committed: number | null; unreadable?: true }>) {
     super(
       'COMMIT_UNVERIFIED',
       `Kafka's committed offsets are behind what was processed for ${partitions.length} partition(s): ` +
-        partitions.map((p) => `${p.group}/${p.topic}/${p.partition} committed ${p.committed ?? 'none'}, processed ${p.processed}`).join('; ') +
+        partitions.map((p) => `${p.group}/${p.topic}/${p.partition} committed ${p.committed ?? (p.unreadable ? 'unknown (not acknowledged, and Kafka could not be read)' : 'none')}, processed ${p.processed}`).join('; ') +
         ' (those messages will be delivered again)',
     );
   }

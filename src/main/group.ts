@@ -31,6 +31,14 @@ import type { GroupStatus } from './status.ts';
 
 /** How often a graceful stop tries again a final commit Kafka did not acknowledge. */
 const COMMIT_RETRY_MS = 500;
+
+/** What a graceful stop found of its final commits. */
+export interface FinalCommits {
+  /** Behind what was processed in Kafka's own record, or not acknowledged and not readable: delivered again. */
+  unverified: UnverifiedCommit[];
+  /** Acknowledged by the group coordinator, but Kafka could not be asked to confirm them (a degraded cluster). */
+  unconfirmed: UnverifiedCommit[];
+}
 /** What a graceful stop keeps of its budget for leaving the group and reading the commits back. */
 const VERIFY_RESERVE_MS = 3000;
 
@@ -201,7 +209,7 @@ export class ConsumerGroup {
    * not be verified: Kafka's committed offset, read back with the admin API
    * after leaving, is behind what was processed.
    */
-  async stop(deadline = Date.now() + 10_000): Promise<UnverifiedCommit[]> {
+  async stop(deadline = Date.now() + 10_000): Promise<FinalCommits> {
     this.#stopped = true;
     clearInterval(this.#commitTimer);
     let left = await this.commit();
@@ -211,10 +219,14 @@ export class ConsumerGroup {
     }
     const expected = this.#offsets.all();
     await this.#source.stop();
-    const unverified = await verifyCommitted(this.#opts.group, expected, this.#opts.logger, Math.max(1000, deadline - Date.now() - 500));
+    const found = await verifyCommitted(this.#opts.group, expected, this.#opts.logger, Math.max(1000, deadline - Date.now() - 500));
     await this.#deadLetters?.close();
     await this.#lag.stop();
-    return unverified;
+    // Kafka could not be asked (a degraded cluster): a final commit the coordinator acknowledged is
+    // committed, only not confirmed twice; one it did not acknowledge stays unverified.
+    const unacknowledged = new Set(left.map((o) => topicPartitionKey(o.topic, o.partition)));
+    const acknowledged = (u: UnverifiedCommit) => u.unreadable === true && !unacknowledged.has(topicPartitionKey(u.topic, u.partition));
+    return { unverified: found.filter((u) => !acknowledged(u)), unconfirmed: found.filter(acknowledged) };
   }
 
   /** Best-effort cleanup after a failed start. */
