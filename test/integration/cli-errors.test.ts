@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { ROOT, RECORDING_BOOT, runCli } from '../helpers/app.ts';
-import { createTopic, unique } from '../helpers/kafka.ts';
+import { createTopic, kafka, unique } from '../helpers/kafka.ts';
 
 test('invalid config: every problem listed with its path, exit 1', async () => {
   const { code, output } = await runCli(['server', '--boot', join(ROOT, 'test/fixtures/invalid.config.ts')]);
@@ -51,11 +51,19 @@ test('unreachable broker: clear error after a bounded retry, exit 1', { timeout:
   assert.ok(Date.now() - started < 45_000, 'gave up within the retry budget');
 });
 
-test('a routed topic that does not exist: SUBSCRIBE_FAILED naming it, exit 1', { timeout: 60_000 }, async () => {
+test('a routed topic that does not exist: SUBSCRIBE_FAILED naming it, exit 1, and the topic is not created as a side effect', { timeout: 60_000 }, async () => {
   const topic = unique('missing');
   const { code, output } = await runCli(['server', '--boot', join(ROOT, 'test/fixtures/fatal.config.ts')], { PARTITA_TEST_TOPIC: topic });
   assert.equal(code, 1);
   assert.match(output, new RegExp(`error \\[SUBSCRIBE_FAILED\\]: Consumer group \\S+ could not subscribe to topic ${topic}`));
+  // The suite's broker has auto.create.topics.enable=true (Kafka's default): a typo must not become a topic.
+  const admin = kafka().admin();
+  await admin.connect();
+  try {
+    assert.ok(!(await admin.listTopics()).includes(topic), `${topic} was created by the failed start`);
+  } finally {
+    await admin.disconnect();
+  }
 });
 
 test('a fetcher that crashes beyond repair shuts the process down: FETCHER_CRASHED logged, exit 1, no hang', { timeout: 60_000 }, async () => {

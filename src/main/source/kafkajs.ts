@@ -79,6 +79,10 @@ export class KafkajsSource implements BatchSource {
       maxBytesPerPartition: settings.maxBytesPerPartition,
       maxBytes: settings.maxBytes,
       maxWaitTimeInMs: settings.maxWaitTimeMs,
+      // kafkajs asks for topic metadata with auto-creation on by default: a route naming a missing
+      // topic (a typo) then failed with SUBSCRIBE_FAILED and yet left the topic created, with the
+      // broker's default partitions, for the next start to consume. A consumer creates nothing.
+      allowAutoTopicCreation: false,
       retry: { retries: group.kafka.connectRetries },
     });
   }
