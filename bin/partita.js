@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `partita` command: the compiled CLI (dist/). tsx is loaded only for a TypeScript
 // boot file (src/app/boot.ts), or in a checkout of the repository, which runs from src/.
+import './early-signals.js'; // first: signals are held from here on
 import { fromSource, useSource } from './source-mode.js';
 
 if (fromSource) await useSource();

@@ -6,6 +6,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { loadApp, resolveBootFile } from '../app/boot.ts';
 import { PartitaError, UnknownConsumerGroupError, UsageError } from '../errors.ts';
+import { releaseEarlySignals, takeEarlySignals } from './early-signals.ts';
 import { signalPresses } from './signal-presses.ts';
 import { createLogger, LOG_FORMATS, logFormat, type LogFormat } from '../logger.ts';
 import { Server, selectGroups } from '../main/server.ts';
@@ -86,6 +87,8 @@ async function serverCommand(opts: ServerCliOptions): Promise<number> {
     else logger.info({ status: { state, waitingFor, elapsedMs: Date.now() - since, http: http?.url ?? null } }, 'status');
   };
   process.on('SIGINT', onSignal).on('SIGTERM', onSignal).on('SIGUSR2', onStatus);
+  // Those that came while the CLI loaded, in order, as if they came now.
+  for (const signal of takeEarlySignals()) (signal === 'SIGUSR2' ? onStatus : onSignal)(signal);
   // Started by `partita swarm`: answer its supervisor; its going away is a stop request.
   const member = joinSwarm({ server: () => server, stop: () => onSignal('SIGTERM'), logger });
   try {
@@ -328,6 +331,9 @@ export function buildProgram(): Command {
 
 /** Runs the CLI; returns the process exit code. */
 export async function main(argv: string[]): Promise<number> {
+  // Only `server` and `swarm` handle signals (and adopt those held while loading); the rest keep Node's defaults.
+  const command = argv.find((a) => !a.startsWith('-'));
+  if (command !== 'server' && command !== 'swarm') releaseEarlySignals();
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -22,6 +22,7 @@ import { DEFAULT_RESTART_POLICY } from '../swarm/restart-policy.ts';
 import { Supervisor } from '../swarm/supervisor.ts';
 import { startSwarmHttp, type SwarmHttp } from '../swarm/swarm-http.ts';
 import { STATUS_PAGE } from '../http/status-page.ts';
+import { takeEarlySignals } from './early-signals.ts';
 import { fail, parsePort } from './failures.ts';
 import { signalPresses } from './signal-presses.ts';
 
@@ -68,6 +69,8 @@ export async function swarmCommand(opts: SwarmCliOptions): Promise<number> {
     void supervisor?.stop();
   };
   process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  // Those that came while the CLI loaded (SIGUSR2 has no meaning here: dropped).
+  for (const signal of takeEarlySignals()) if (signal !== 'SIGUSR2') onSignal(signal);
   let http: SwarmHttp | undefined;
   try {
     const env = process.env;

@@ -8,7 +8,8 @@
  *   opened, one that succeeds is stopped gracefully; then "start aborted by
  *   <signal>" and exit 0, as for any clean stop;
  * - a start that does not settle within shutdownTimeoutMs: logged, exit 1;
- * - a second signal while aborting forces exit 130, naming what it waited for.
+ * - a second signal while aborting forces exit 130, naming what it waited for;
+ * - signals before the CLI has even loaded are held and then handled the same way.
  * The broker here is a TCP server that accepts connections and holds them
  * unanswered until the test lets them through to the real broker or drops them.
  */
@@ -134,6 +135,31 @@ test('SIGUSR2 while starting logs the status and keeps running; SIGTERM aborts t
     assert.match(out, /start aborted by SIGTERM: everything it opened is closed/);
     assert.doesNotMatch(out, /partita server started/);
     assert.doesNotMatch(out, /error \[/, 'no error reported for a requested stop');
+  } finally {
+    p.child.kill('SIGKILL');
+    await broker.close().catch(() => {});
+  }
+});
+
+test('signals in the first moment, before the CLI has loaded: held, then handled like any during the start (status logged, start aborted, exit 0)', { timeout: 120_000 }, async () => {
+  const broker = await HoldingBroker.start();
+  const p = startAppProcess({ KAFKA_BROKERS: broker.address, PARTITA_TEST_TOPIC: unique('early'), PARTITA_TEST_GROUP: unique('early-group') });
+  try {
+    await new Promise((r) => p.child.once('spawn', r));
+    // Node is up, the CLI's modules (and, here, tsx) are still loading: ~1 s from the sources.
+    await sleep(300);
+    const before = p.output();
+    p.child.kill('SIGUSR2');
+    p.child.kill('SIGTERM');
+    await waitFor(() => /SIGTERM received while starting/.test(p.output()) || p.child.exitCode !== null || p.child.signalCode !== null, 'the early SIGTERM logged', 60_000);
+    assert.equal(p.child.signalCode, null, `killed by the early ${p.child.signalCode}:\n${p.output()}`);
+    await broker.close();
+    const code = await exitWithin(p, 60_000);
+    assert.equal(code, 0, p.output().slice(-3000));
+    // Two signals sent together may arrive in either order: the status is of the start or of its abort.
+    assert.ok(logLines(p).some((l) => l.msg === 'status' && (l.status?.state === 'starting' || l.status?.state === 'aborting')), `the early SIGUSR2 logged a status:\n${p.output()}`);
+    assert.match(p.output(), /start aborted by SIGTERM/);
+    console.log(`# output when the signals were sent: ${before.length} bytes`);
   } finally {
     p.child.kill('SIGKILL');
     await broker.close().catch(() => {});
