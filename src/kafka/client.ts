@@ -24,6 +24,8 @@ const RETRIABLE = new Set(errorCodes.filter((e) => e.retriable).map((e) => e.mes
  * learns of a rebalance makes it rejoin (it says so itself at warn: "re-joining").
  */
 const HANDLED = new Set(errorCodes.filter((e) => e.type === 'REBALANCE_IN_PROGRESS').map((e) => e.message));
+const CONSUMER_CRASH = /^(?:\[\w+\] )?(?:Crash: |Restarting the consumer in )/;
+const CONNECTION = /^(?:\[\w+\] )?(?:Connection error: |Connection timeout$|Failed to connect to broker, reconnecting$)/;
 
 /**
  * The pino level for one kafkajs log line, or null to drop it. kafkajs logs
@@ -31,13 +33,25 @@ const HANDLED = new Set(errorCodes.filter((e) => e.type === 'REBALANCE_IN_PROGRE
  * (a group coordinator that is not available yet, or still loading, in the
  * first seconds of a broker): those are debug lines while retrying goes on —
  * if the retries run out, the failure surfaces as Partita's own error
- * (BROKER_UNREACHABLE, FETCHER_CRASHED, …).
+ * (BROKER_UNREACHABLE, FETCHER_CRASHED, …). The consumer's crash and restart
+ * lines are debug too (Partita logs the crash once, with what follows it);
+ * a broker it cannot connect to while retrying is a warning.
  */
 export function kafkajsLogLevel(level: number, log: { message?: string; error?: unknown }): 'error' | 'warn' | 'debug' | null {
   // Our idempotent producers keep a bounded retry budget on purpose (a failed write fails its
   // batch, which is retried: at least once); kafkajs's warning about it is noise here.
   if (log.message?.startsWith('Limiting retries for the idempotent producer')) return null;
-  if (level === logLevel.ERROR) return RESPONSE.test(log.message ?? '') && typeof log.error === 'string' && (RETRIABLE.has(log.error) || HANDLED.has(log.error)) ? 'debug' : 'error';
+  if (level === logLevel.ERROR) {
+    const message = log.message ?? '';
+    if (RESPONSE.test(message)) return typeof log.error === 'string' && (RETRIABLE.has(log.error) || HANDLED.has(log.error)) ? 'debug' : 'error';
+    // The consumer's crash and its own restart: Partita logs each crash itself, once, with its
+    // outcome (a warning when kafkajs or Partita starts the consumer again, FETCHER_CRASHED when not).
+    if (CONSUMER_CRASH.test(message)) return 'debug';
+    // A broker that cannot be reached (down, restarting) while kafkajs retries it and the others
+    // carry on: a degraded cluster, a warning; when retrying gives up, Partita's own error says so.
+    if (CONNECTION.test(message)) return 'warn';
+    return 'error';
+  }
   if (level === logLevel.WARN) return 'warn';
   return null;
 }

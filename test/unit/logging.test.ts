@@ -14,7 +14,7 @@ import { kafkajsLogLevel } from '../../src/kafka/client.ts';
 const ROOT = join(import.meta.dirname, '../..');
 const { logLevel } = kafkajs;
 
-test('kafkajs lines: transient coordinator errors while retrying are debug; real errors stay errors', () => {
+test('kafkajs lines: transient coordinator errors while retrying and the consumer crash lines Partita reports itself are debug; an unreachable broker is a warning; real errors stay errors', () => {
   // As kafkajs's Connection logs a failed response (the namespace comes separately).
   const response = (error: string) => ({ message: 'Response GroupCoordinator(key: 10, version: 2)', error });
   assert.equal(kafkajsLogLevel(logLevel.ERROR, response('The group coordinator is not available')), 'debug');
@@ -22,7 +22,14 @@ test('kafkajs lines: transient coordinator errors while retrying are debug; real
   assert.equal(kafkajsLogLevel(logLevel.ERROR, response('This is not the correct coordinator for this group')), 'debug');
   assert.equal(kafkajsLogLevel(logLevel.ERROR, response('The group is rebalancing, so a rejoin is needed')), 'debug', 'a heartbeat learning of a rebalance: kafkajs rejoins');
   assert.equal(kafkajsLogLevel(logLevel.ERROR, response('Not authorized to access group: Group authorization failed')), 'error', 'not retriable');
-  assert.equal(kafkajsLogLevel(logLevel.ERROR, { message: '[Consumer] Crash: KafkaJSNumberOfRetriesExceeded: The group coordinator is not available', error: 'x' }), 'error', 'retries ran out: an error');
+  // The consumer's crash and restart: Partita logs the crash itself, once (a warning when the consumer starts again, FETCHER_CRASHED when not).
+  assert.equal(kafkajsLogLevel(logLevel.ERROR, { message: "[Consumer] Crash: KafkaJSProtocolError: The coordinator is loading and hence can't process requests for this group", error: 'x' }), 'debug');
+  assert.equal(kafkajsLogLevel(logLevel.ERROR, { message: '[Consumer] Restarting the consumer in 300ms' }), 'debug');
+  // A broker down while kafkajs retries it: a degraded cluster, a warning.
+  assert.equal(kafkajsLogLevel(logLevel.ERROR, { message: '[Connection] Connection error: connect ECONNREFUSED 127.0.0.1:19094' }), 'warn');
+  assert.equal(kafkajsLogLevel(logLevel.ERROR, { message: '[BrokerPool] Failed to connect to broker, reconnecting' }), 'warn');
+  assert.equal(kafkajsLogLevel(logLevel.ERROR, { message: '[Connection] Connection timeout' }), 'warn');
+  assert.equal(kafkajsLogLevel(logLevel.ERROR, { message: '[Runner] Something else failed' }), 'error', 'anything else stays an error');
   assert.equal(kafkajsLogLevel(logLevel.WARN, { message: 'something' }), 'warn');
   assert.equal(kafkajsLogLevel(logLevel.INFO, { message: 'something' }), null);
   assert.equal(kafkajsLogLevel(logLevel.WARN, { message: 'Limiting retries for the idempotent producer to 5' }), null);
