@@ -32,6 +32,9 @@ import type { GroupStatus } from './status.ts';
 /** How often a graceful stop tries again a final commit Kafka did not acknowledge. */
 const COMMIT_RETRY_MS = 500;
 
+/** What a graceful stop keeps of its budget for leaving the group and reading the commits back. */
+const VERIFY_RESERVE_MS = 3000;
+
 /** What a graceful stop found of its final commits. */
 export interface FinalCommits {
   /** Behind what was processed in Kafka's own record, or not acknowledged and not readable: delivered again. */
@@ -39,8 +42,6 @@ export interface FinalCommits {
   /** Acknowledged by the group coordinator, but Kafka could not be asked to confirm them (a degraded cluster). */
   unconfirmed: UnverifiedCommit[];
 }
-/** What a graceful stop keeps of its budget for leaving the group and reading the commits back. */
-const VERIFY_RESERVE_MS = 3000;
 
 export interface GroupOptions {
   group: ConsumerGroupRoute;
@@ -206,8 +207,9 @@ export class ConsumerGroup {
    * Final commit, then leave the group. A final commit Kafka did not
    * acknowledge (the client is restarting after a broker outage) is tried
    * again until `deadline`. Resolves with the partitions whose commit could
-   * not be verified: Kafka's committed offset, read back with the admin API
-   * after leaving, is behind what was processed.
+   * not be verified (Kafka's committed offset, read back with the admin API
+   * after leaving, is behind what was processed), and those Kafka could not
+   * be asked about although the coordinator acknowledged their commit.
    */
   async stop(deadline = Date.now() + 10_000): Promise<FinalCommits> {
     this.#stopped = true;
