@@ -9,6 +9,7 @@
  * the registry (scenarios/, one file each), the report. Seeding topics is
  * lib/seed.ts, running contenders lib/runner.ts.
  */
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,8 +21,32 @@ import { signalPresses } from '../src/cli/signal-presses.ts';
 import { machine, svgChart, table, type BenchDocument } from './lib/report.ts';
 import type { BenchContext } from './lib/scenario.ts';
 import { SCENARIOS } from './scenarios/index.ts';
+import { ensureNode } from '../scripts/node-versions.ts';
 
 const opts = parseOptions(SCENARIOS.map((s) => s.name));
+if (opts.node !== undefined && opts.node !== process.versions.node.split('.')[0]) process.exit(await rerunOn(opts.node));
+
+/**
+ * --node MAJOR: the same command again on that Node, harness and contenders alike (they are
+ * started with process.execPath), so every ratio compares clients on one runtime. The machine's
+ * Node may not be what users run (Node 20 here: no native zstd in zlib).
+ */
+async function rerunOn(major: string): Promise<number> {
+  let node: string;
+  try {
+    node = ensureNode(major, (l) => console.error(l));
+  } catch (err) {
+    console.error(`error: ${(err as Error).message}`);
+    return 2;
+  }
+  // The child runs with the flag still given and sees its own major, so it runs the bench itself.
+  // It shares the terminal's process group (Ctrl-C reaches it directly); SIGTERM sent to this
+  // process is passed on, so the child stops the broker it started as it would alone.
+  const child = spawn(node, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
+  return new Promise((resolve) => child.on('close', (code, signal) => resolve(code ?? (signal === 'SIGINT' ? 130 : 1))));
+}
+
 const runId = Date.now().toString(36);
 let brokerStartedHere = false;
 

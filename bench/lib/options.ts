@@ -25,9 +25,11 @@ export interface BenchOptions {
   out: string;
   profile: boolean;
   java: boolean;
+  /** --node MAJOR: the whole run (harness and every contender) on that Node major, installed from the npm registry. */
+  node?: string;
 }
 
-const usage = (scenarioNames: readonly string[]) => `usage: npm run bench -- [--quick] [--scenario NAME]... [--messages N] [--partitions P] [--workers 1,2,4] [--rate MSG_PER_S] [--out DIR] [--profile] [--no-java]
+const usage = (scenarioNames: readonly string[]) => `usage: npm run bench -- [--quick] [--scenario NAME]... [--messages N] [--partitions P] [--workers 1,2,4] [--rate MSG_PER_S] [--out DIR] [--profile] [--no-java] [--node 22|24]
 scenarios: ${scenarioNames.join(', ')}`;
 
 /** Parses process.argv; `scenarioNames` are the scenarios there are (the registry's). */
@@ -47,6 +49,7 @@ export function parseOptions(scenarioNames: readonly string[]): BenchOptions {
         out: { type: 'string' },
         profile: { type: 'boolean', default: false },
         'no-java': { type: 'boolean', default: false },
+        node: { type: 'string' },
         help: { type: 'boolean', default: false },
       },
     }));
@@ -82,7 +85,9 @@ export function parseOptions(scenarioNames: readonly string[]): BenchOptions {
     out: resolve(values.out ?? join(ROOT, 'bench/results')),
     profile: values.profile!,
     java: !values['no-java'],
+    ...(values.node !== undefined ? { node: values.node } : {}),
   };
+  if (values.node !== undefined && !/^\d+$/.test(values.node)) problems.push(`--node takes a Node major version such as 24, got "${values.node}"`);
   if (problems.length) {
     console.error(`error: ${problems.join('; ')}\n${USAGE}`);
     process.exit(2);

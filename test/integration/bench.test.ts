@@ -61,4 +61,19 @@ test('npm run bench rejects unknown options and scenarios with usage (exit 2)', 
   const scenario = bench(['--scenario', 'warp']);
   assert.equal(scenario.status, 2);
   assert.match(scenario.stderr, /unknown scenario\(s\): warp/);
+  const node = bench(['--node', 'latest']);
+  assert.equal(node.status, 2);
+  assert.match(node.stderr, /--node takes a Node major version such as 24, got "latest"/);
+});
+
+test('npm run bench --node MAJOR: harness and contenders run on that Node, and the result says so', { timeout: 200_000 }, () => {
+  // Another supported major than this one (the test command installs 22 and 24 anyway).
+  const other = process.versions.node.startsWith('24.') ? '22' : '24';
+  const out = mkdtempSync(join(tmpdir(), 'partita-bench-node-'));
+  const run = bench(['--node', other, '--quick', '--scenario', 'io', '--partitions', '2', '--out', out]);
+  assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
+  const doc = JSON.parse(readFileSync(join(out, readdirSync(out).find((f) => f.endsWith('.json'))!), 'utf8')) as BenchDocument;
+  assert.equal(doc.machine.node.split('.')[0], other);
+  assert.deepEqual(doc.scenarios.map((s) => s.name), ['io']);
+  for (const r of doc.scenarios[0]!.rows) assert.ok(r.messages >= doc.scenarios[0]!.messages, `${r.contender} consumed ${r.messages}`);
 });
