@@ -56,11 +56,37 @@ export function lz4Decompress(b: Buffer): Buffer {
   return decompressFrameSync(b);
 }
 
+/**
+ * The output chunk for zlib's sync decompression (gzip, and zstd on Node ≥ 22.15). zlib writes its
+ * output into chunks of `chunkSize` (16 KiB by default) and joins them at the end: a 420 KiB
+ * batch (what the Java producer writes with a 1 MiB batch.size) was 27 allocations plus a copy of
+ * all of it. One chunk that fits decompressed a 316 KiB zstd batch 26 % faster on Node 24 (750 →
+ * 555 µs). The size is guessed from the codec's last ratio on this thread, 1/8 over; a guess too
+ * small only means more chunks, one too large a transient over-allocation of 1/8 or so.
+ */
+const lastRatio = new Map<'gzip' | 'zstd', number>();
+const MIN_CHUNK = 64 * 1024;
+const MAX_CHUNK = 64 * 2 ** 20;
+
+function zlibOptions(codec: 'gzip' | 'zstd', input: Buffer): zlib.ZlibOptions {
+  const ratio = lastRatio.get(codec) ?? 4;
+  return { chunkSize: Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, Math.ceil(input.length * ratio * 1.125))) };
+}
+
+function remember(codec: 'gzip' | 'zstd', input: Buffer, output: Buffer): Buffer {
+  if (input.length > 0) lastRatio.set(codec, Math.max(1, output.length / input.length));
+  return output;
+}
+
+function gunzipBytes(b: Buffer): Buffer {
+  return remember('gzip', b, gunzipSync(b, zlibOptions('gzip', b)));
+}
+
 /** Node's own zstd (zlib, Node ≥ 22.15 and 23.8): native, several times faster than fzstd; absent on Node 20. */
-const nativeZstd = (zlib as { zstdDecompressSync?: (b: Buffer) => Buffer }).zstdDecompressSync;
+const nativeZstd = (zlib as { zstdDecompressSync?: (b: Buffer, options?: zlib.ZlibOptions) => Buffer }).zstdDecompressSync;
 
 export function zstdDecompressBytes(b: Buffer): Buffer {
-  return nativeZstd ? nativeZstd(b) : asBuffer(zstdDecompress(b));
+  return nativeZstd ? remember('zstd', b, nativeZstd(b, zlibOptions('zstd', b))) : asBuffer(zstdDecompress(b));
 }
 
 /** Codec ids of a record batch's attributes (bits 0-2). */
@@ -72,7 +98,7 @@ export function decompressRecords(codec: number, bytes: Buffer): Buffer {
   try {
     switch (codec) {
       case 1:
-        return gunzipSync(bytes);
+        return gunzipBytes(bytes);
       case 2:
         return snappyDecompress(bytes);
       case 3:

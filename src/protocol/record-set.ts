@@ -32,6 +32,31 @@ const CONTROL = 0x20;
 
 export type Decompress = (codec: number, bytes: Buffer) => Buffer;
 
+/**
+ * A compressed batch that a window stopped inside (maxRecords), kept
+ * decompressed for the next window of the same partition, which starts
+ * where this one stopped. Without it every window re-decompresses the batch
+ * it starts in: a zstd batch of 10,000 small records read 1,000 at a time
+ * (maxMessages' default) was decompressed ten times. Matched by the batch's
+ * base offset, length and stored CRC (the batch itself, not a look-alike),
+ * and only for a window from `from` on: a retry, which starts lower, reads
+ * the batch afresh (consume() may have written into the views it got).
+ */
+export interface BatchCarry {
+  baseOffset: number;
+  batchLength: number;
+  crc: number;
+  /** The decompressed records. */
+  records: Buffer;
+  /** Where the window that kept it stopped: the next window's first offset. */
+  from: number;
+}
+
+/** Where a reader keeps the one BatchCarry of a partition between windows. */
+export interface CarryHolder {
+  carry: BatchCarry | undefined;
+}
+
 export interface AbortedTransaction {
   producerId: bigint;
   firstOffset: number;
@@ -52,6 +77,8 @@ export interface DecodeOptions {
   maxRecords?: number | undefined;
   /** Offsets not to take (dead-lettered messages read again). */
   skip?: ReadonlySet<number> | undefined;
+  /** The partition's carried batch (read, then replaced by what this window stops inside, or cleared). */
+  carry?: CarryHolder | undefined;
 }
 
 /** The records a consumer sees, column-wise, plus where the next fetch starts. */
@@ -93,6 +120,24 @@ export function windowBytes(buf: Buffer, fromOffset: number, untilOffset: number
 }
 
 /**
+ * Whether every record batch in buf[start, end) is compressed (or a control
+ * batch, which gives a consumer nothing): then no record a consumer gets is
+ * a view on these bytes, since decompression makes bytes of its own, and a
+ * reader may decode them where they lie instead of copying them first.
+ */
+export function onlyCompressed(buf: Buffer, start: number, end: number): boolean {
+  let at = start;
+  while (at + BATCH_HEADER_BYTES <= end) {
+    const next = at + LOG_OVERHEAD + buf.readInt32BE(at + 8);
+    const attributes = buf.readInt16BE(at + 21);
+    if (next < at + BATCH_HEADER_BYTES || buf.readInt8(at + MAGIC_OFFSET) !== 2) return false;
+    if ((attributes & COMPRESSION_MASK) === 0 && (attributes & CONTROL) === 0) return false;
+    at = next;
+  }
+  return true;
+}
+
+/**
  * Decodes a record set. A trailing batch cut short by the fetch size is
  * ignored (the next fetch starts at it); anything else that does not add up
  * fails with BATCH_CORRUPT.
@@ -105,6 +150,9 @@ export function decodeRecordSet(buf: Buffer, opts: DecodeOptions): DecodedRecord
   // Aborted transactions in offset order; a producer's records are dropped from its abort's first offset to its marker.
   const pending = [...opts.abortedTransactions].sort((a, b) => a.firstOffset - b.firstOffset);
   const aborting = new Set<bigint>();
+  // The carried batch is for this window only: what this one stops inside replaces it, else it is dropped.
+  const carriedFrom = opts.carry?.carry;
+  if (opts.carry) opts.carry.carry = undefined;
   let at = 0;
   while (at + LOG_OVERHEAD <= buf.length) {
     const baseOffset = exact(buf.readBigInt64BE(at), 'base offset');
@@ -121,12 +169,13 @@ export function decodeRecordSet(buf: Buffer, opts: DecodeOptions): DecodedRecord
     const maxTimestamp = exact(buf.readBigInt64BE(at + 35), 'max timestamp');
     const producerId = buf.readBigInt64BE(at + 43);
     const count = buf.readInt32BE(at + 57);
+    const storedCrc = buf.readUInt32BE(at + 17);
+    const carried = carriedFrom !== undefined && carriedFrom.baseOffset === baseOffset && carriedFrom.batchLength === batchLength && carriedFrom.crc === storedCrc && opts.fetchOffset >= carriedFrom.from ? carriedFrom : undefined;
     // Checked for every batch the window reaches (control batches too, as the Java client does);
-    // batches wholly below it belong to an earlier window, which checked them.
-    if (opts.checkCrcs && baseOffset + lastOffsetDelta >= opts.fetchOffset) {
-      const expected = buf.readUInt32BE(at + 17);
+    // batches wholly below it belong to an earlier window, which checked them, and so does a carried one.
+    if (opts.checkCrcs && !carried && baseOffset + lastOffsetDelta >= opts.fetchOffset) {
       const actual = crc32c(buf.subarray(at + CRC_START, end)) >>> 0;
-      if (actual !== expected) throw new BatchCorruptError(`record batch at offset ${baseOffset}: CRC-32C ${actual.toString(16)} does not match the stored ${expected.toString(16)}`);
+      if (actual !== storedCrc) throw new BatchCorruptError(`record batch at offset ${baseOffset}: CRC-32C ${actual.toString(16)} does not match the stored ${storedCrc.toString(16)}`);
     }
     out.batches += 1;
     out.nextOffset = baseOffset + lastOffsetDelta + 1;
@@ -148,7 +197,7 @@ export function decodeRecordSet(buf: Buffer, opts: DecodeOptions): DecodedRecord
     let from = at + BATCH_HEADER_BYTES;
     let to = end;
     if (codec !== 0) {
-      records = opts.decompress(codec, buf.subarray(from, end));
+      records = carried ? carried.records : opts.decompress(codec, buf.subarray(from, end));
       from = 0;
       to = records.length;
     }
@@ -173,6 +222,7 @@ export function decodeRecordSet(buf: Buffer, opts: DecodeOptions): DecodedRecord
       if (offset < opts.fetchOffset || offset >= until || opts.skip?.has(offset)) continue;
       if (out.offsets.length >= max) {
         out.stoppedAt = offset;
+        if (codec !== 0 && opts.carry) opts.carry.carry = { baseOffset, batchLength, crc: storedCrc, records, from: offset };
         break;
       }
       out.offsets.push(offset);

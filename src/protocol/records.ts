@@ -16,7 +16,7 @@ import type { ArrayBatch, RawBatch } from './batch-codec.ts';
 import { packBatch, pickRows, unpackBatch } from './batch-codec.ts';
 import { BatchCorruptError } from '../errors.ts';
 import { decompressRecords } from './compression.ts';
-import { decodeRecordSet, windowBytes, type AbortedTransaction } from './record-set.ts';
+import { decodeRecordSet, onlyCompressed, windowBytes, type AbortedTransaction, type CarryHolder } from './record-set.ts';
 
 /** The bytes of one partition's Fetch response: record batches as the broker stored them. */
 export interface RawRecordSet {
@@ -84,30 +84,51 @@ export function recordsToWire(records: FetchedRecords): WireRecords {
  * The record set's bytes for reading `window`. Bytes in a reused slot are
  * copied out (consume() gets Buffer views on them and may keep them past the
  * batch), then the slot's generation is checked: a slot released and reused
- * while this copy ran would otherwise be read as these records.
+ * while this copy ran would otherwise be read as these records. Where every
+ * batch the window reaches is compressed, no view will point into them, so
+ * they are read in place (`inPlace`): the caller checks the generation after
+ * decoding instead (checkSlot), as it would after a copy.
  */
-export function takeBytes(records: RawRecordSet, window: RecordWindow): Buffer {
+export function takeBytes(records: RawRecordSet, window: RecordWindow): { buf: Buffer; inPlace: boolean } {
   const { bytes, slot } = records;
   const all = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (!slot) return all;
+  if (!slot) return { buf: all, inPlace: false };
   // Only the batches this window can reach: one fetch is many windows (maxMessages), and
   // copying the whole set for each made the copies grow with the square of the set.
   // Read before the generation check below, like the copy, so a reuse meanwhile is caught.
   const { start, end } = windowBytes(all, window.from, window.to, records.aborted.length === 0);
+  if (onlyCompressed(all, start, end)) return { buf: all.subarray(start, end), inPlace: true };
   const copy = Buffer.allocUnsafeSlow(end - start);
   all.copy(copy, 0, start, end);
-  if (Atomics.load(slot.ctl, 0) !== slot.gen) {
-    throw new BatchCorruptError(`records of ${records.topic}/${records.partition} were released before this thread read them (their batch is no longer pending); they are fetched again`);
-  }
-  return copy;
+  checkSlot(records);
+  return { buf: copy, inPlace: false };
 }
 
-/** Reads the window's records: decodes (and checks) only the record batches it covers. */
-export function readWindow(records: FetchedRecords | WireRecords, window: RecordWindow, checkCrcs: boolean): WindowRead {
+/** Throws when the record set's slot was released since it was handed over (its bytes may be another fetch's by now). */
+function checkSlot(records: RawRecordSet): void {
+  const { slot } = records;
+  if (slot && Atomics.load(slot.ctl, 0) !== slot.gen) {
+    throw new BatchCorruptError(`records of ${records.topic}/${records.partition} were released before this thread read them (their batch is no longer pending); they are fetched again`);
+  }
+}
+
+/**
+ * Reads the window's records: decodes (and checks) only the record batches it covers. `carry`:
+ * the partition's holder of a compressed batch the previous window stopped inside (see BatchCarry).
+ */
+export function readWindow(records: FetchedRecords | WireRecords, window: RecordWindow, checkCrcs: boolean, carry?: CarryHolder): WindowRead {
   const skip = window.skip.length > 0 ? new Set(window.skip) : undefined;
   if (records.kind === 'raw') {
-    const buf = takeBytes(records, window);
-    const d = decodeRecordSet(buf, { fetchOffset: window.from, untilOffset: window.to, maxRecords: window.max, skip, checkCrcs, abortedTransactions: records.aborted, decompress: decompressRecords });
+    const { buf, inPlace } = takeBytes(records, window);
+    let d;
+    try {
+      d = decodeRecordSet(buf, { fetchOffset: window.from, untilOffset: window.to, maxRecords: window.max, skip, checkCrcs, abortedTransactions: records.aborted, decompress: decompressRecords, carry });
+    } catch (err) {
+      // Bytes read in place that no longer are this record set: say that, not what they failed as.
+      if (inPlace) checkSlot(records);
+      throw err;
+    }
+    if (inPlace) checkSlot(records);
     const raw: RawBatch = { topic: records.topic, partition: records.partition, highWatermark: records.highWatermark, offsets: d.offsets, timestamps: d.timestamps, keys: d.keys, values: d.values, headers: d.headers };
     return { raw, endOffset: d.stoppedAt ?? window.to };
   }

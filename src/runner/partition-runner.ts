@@ -20,6 +20,7 @@ import type { BatchOutcome, ConsumerControl, Gate, HookOutcome, Lane } from '../
 import { partitionKey } from '../protocol/partition-id.ts';
 import { readWindow, type FetchedRecords, type RecordWindow, type WireRecords } from '../protocol/records.ts';
 import { applyFilter } from './route-filter.ts';
+import { BatchCarries } from './batch-carries.ts';
 import { capAtSeek, firstNotDone, inLane, instanceKey, mergeControl, splitByKey, splitDigest } from './virtual-partitions.ts';
 import type { Producer } from '../producer/producer.ts';
 
@@ -102,6 +103,8 @@ export class PartitionRunner {
   readonly #producer: Producer | undefined;
   readonly #onError: ((err: unknown) => void) | undefined;
   readonly #instances = new Map<string, Instance>();
+  /** Per partition: the compressed batch its last window stopped inside, for the next window. */
+  readonly #carries = new BatchCarries();
 
   /**
    * `producer`: what consumers produce through instead of the app's; `onError`: sees each
@@ -180,7 +183,8 @@ export class PartitionRunner {
     let split: number | undefined;
     try {
       route = this.#route(group, topic);
-      const read = readWindow(records, window, this.#app.group(group)!.settings.checkCrcs);
+      const checkCrcs = this.#app.group(group)!.settings.checkCrcs;
+      const read = this.#carries.read(partitionKey(group, topic, partition), (carry) => readWindow(records, window, checkCrcs, carry));
       endOffset = read.endOffset;
       ({ raw, filtered } = applyFilter(read.raw, route));
       parts = route.parallel ? splitByKey(raw, route.parallel, group, resolveDeserializer(route.deserializer), attempt) : [{ vp: null, raw }];
@@ -287,6 +291,7 @@ export class PartitionRunner {
     const out: HookOutcome = { threadId, commits: [], errors: [] };
     const all = this.#instancesOf(group, topic, partition, lane);
     for (const inst of all) this.#instances.delete(inst.key);
+    this.#carries.drop(partitionKey(group, topic, partition));
     await Promise.all(all.map((inst) => this.#hook(inst, 'revoked', out)));
     return out;
   }
@@ -296,6 +301,7 @@ export class PartitionRunner {
     const out: HookOutcome = { threadId, commits: [], errors: [] };
     const all = [...this.#instances.values()];
     this.#instances.clear();
+    this.#carries.clear();
     await Promise.all(all.map((inst) => this.#hook(inst, 'shutdown', out)));
     return out;
   }

@@ -7,8 +7,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import kafkajs from 'kafkajs';
+import { randomBytes } from 'node:crypto';
+import * as zlib from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 import { compressSync } from 'snappy';
+import { decompressRecords } from '../../src/protocol/compression.ts';
 import { codecs, installCodecs, snappyCompressFramed, snappyDecompress } from '../../src/kafka/codecs.ts';
+
+/** Node ≥ 22.15 compresses zstd itself (the Node 20 path, fzstd, only decompresses). */
+const zstdCompressSync = (zlib as { zstdCompressSync?: (b: Buffer) => Buffer }).zstdCompressSync;
 
 const text = Buffer.from('{"id":1}{"id":2}{"id":3}'.repeat(500));
 
@@ -36,6 +43,17 @@ test('zstd: a frame written without its content size (as streaming compressors d
   // zstd frame of "hello zstd\n" written by the zstd CLI from a pipe (no content size in the header).
   const frame = Buffer.from('KLUv/QRYWQAAaGVsbG8genN0ZApsV/lR', 'base64');
   assert.equal((await codecs.zstd.decompress(frame)).toString(), 'hello zstd\n');
+});
+
+test('gzip and zstd read whole whatever the ratio: the output chunk guessed from the last batch may be far too small or too large', () => {
+  const random = randomBytes(300_000);
+  const repetitive = Buffer.from('{"id":42,"status":"ok"}'.repeat(40_000)); // ~900 KB, compresses ~100×
+  const cases: Array<[number, (b: Buffer) => Buffer]> = [[1, (b) => gzipSync(b)]];
+  if (zstdCompressSync) cases.push([4, (b) => zstdCompressSync(b)]);
+  for (const [codec, compress] of cases) {
+    // Random (ratio ~1) after repetitive and the other way round, twice: every guess is wrong once.
+    for (const input of [repetitive, random, repetitive, random, Buffer.alloc(0)]) assert.ok(decompressRecords(codec, compress(input)).equals(input), `codec ${codec}, ${input.length} bytes`);
+  }
 });
 
 test('corrupt compressed batches fail with BATCH_CORRUPT naming the codec', async () => {

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync, gunzipSync } from 'node:zlib';
 import { batch } from '../helpers/record-batches.ts';
-import { decodeRecordSet, type DecodeOptions } from '../../src/protocol/record-set.ts';
+import { decodeRecordSet, type BatchCarry, type DecodeOptions } from '../../src/protocol/record-set.ts';
 import { SpanColumn } from '../../src/protocol/columns.ts';
 import { pickRows } from '../../src/protocol/batch-codec.ts';
 import { Message } from '../../src/messages/messages.ts';
@@ -135,4 +135,43 @@ test('keys, values and headers are views made on access; picked rows stay lazy a
   assert.equal(m.payload, 'v2');
   assert.equal(m.header('h'), 'x');
   assert.deepEqual(new Message(picked, 0, resolveDeserializer('string')).headers, {});
+});
+
+test('a compressed batch a window stops inside is decompressed once for the windows that read it (the carry); a retry reads it afresh', () => {
+  const tenIn = (baseOffset: number, tag: string) => batch({ baseOffset, gzip: true, records: Array.from({ length: 10 }, (_, i) => ({ offsetDelta: i, value: `${tag}${baseOffset + i}` })) });
+  const set = Buffer.concat([tenIn(0, 'a'), tenIn(10, 'a')]);
+  let decompressions = 0;
+  const counting = (more: Partial<DecodeOptions>) => opts({ ...more, decompress: (codec, b) => (decompressions++, gunzipSync(b)) });
+  const carry = { carry: undefined };
+  // Windows of 3, one after the other, as maxMessages cuts a fetch.
+  const seen: string[] = [];
+  for (let from = 0; from < 20; ) {
+    const d = decodeRecordSet(set, counting({ fetchOffset: from, maxRecords: 3, carry }));
+    seen.push(...d.values.toArray().map((v) => String(v)));
+    from = d.stoppedAt ?? 20;
+  }
+  assert.deepEqual(seen, Array.from({ length: 20 }, (_, i) => `a${i}`));
+  assert.equal(decompressions, 2, 'each batch decompressed once, not once per window (7 windows)');
+  assert.equal(carry.carry, undefined, 'nothing kept once the last window read its batch to the end');
+  // Without a carry, as before: each of the 7 windows decompresses the batch it starts in, and the one from 9 both.
+  decompressions = 0;
+  for (let from = 0; from < 20; ) from = decodeRecordSet(set, counting({ fetchOffset: from, maxRecords: 3 })).stoppedAt ?? 20;
+  assert.equal(decompressions, 8);
+  // A retry starts below where the carry was kept: it decompresses (consume() may have written into its views).
+  decompressions = 0;
+  const first = decodeRecordSet(set, counting({ fetchOffset: 0, maxRecords: 3, carry }));
+  assert.equal(first.stoppedAt, 3);
+  const retry = decodeRecordSet(set, counting({ fetchOffset: 0, maxRecords: 3, carry }));
+  assert.deepEqual([retry.offsets, decompressions], [[0, 1, 2], 2]);
+  // A batch at the same offset with other bytes (the log rewritten, another record set) is not taken for the carried one.
+  decodeRecordSet(set, counting({ fetchOffset: 0, maxRecords: 3, carry }));
+  const other = Buffer.concat([tenIn(0, 'b'), tenIn(10, 'b')]);
+  const next = decodeRecordSet(other, counting({ fetchOffset: 3, maxRecords: 3, carry }));
+  assert.deepEqual(next.values.toArray().map((v) => String(v)), ['b3', 'b4', 'b5']);
+  // The carry is the batch's records; a window that reads them to the end keeps none.
+  const carried: { carry: BatchCarry | undefined } = { carry: undefined };
+  decodeRecordSet(set, opts({ fetchOffset: 0, maxRecords: 3, carry: carried }));
+  assert.deepEqual([carried.carry?.baseOffset, carried.carry?.from, gunzipSync(set.subarray(61, 12 + set.readInt32BE(8))).equals(carried.carry!.records)], [0, 3, true]);
+  decodeRecordSet(set, opts({ fetchOffset: 3, maxRecords: 100, carry: carried }));
+  assert.equal(carried.carry, undefined);
 });

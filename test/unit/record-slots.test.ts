@@ -20,6 +20,7 @@ import { OffsetTracker } from '../../src/main/offsets.ts';
 import { Scheduler } from '../../src/main/scheduler/scheduler.ts';
 import { readWindow, takeBytes, type RawRecordSet } from '../../src/protocol/records.ts';
 import type { BatchOutcome } from '../../src/protocol/tasks.ts';
+import { batch } from '../helpers/record-batches.ts';
 
 const dir = join(import.meta.dirname, '..', 'fixtures', 'fetch');
 const fixtureBytes = readFileSync(join(dir, 'mixed.bin'));
@@ -61,7 +62,8 @@ test('a released slot is handed out again; a stale release does not free its nex
 
 test('readers get a private copy; a slot released under a reader is BATCH_CORRUPT, never another batch', () => {
   const records = slotted();
-  const copy = takeBytes(records, { from: 0, to: lastOffset + 1, max: 1000, skip: [] });
+  const { buf: copy, inPlace } = takeBytes(records, { from: 0, to: lastOffset + 1, max: 1000, skip: [] });
+  assert.equal(inPlace, false, 'the fixture has uncompressed batches');
   assert.ok(!(copy.buffer instanceof SharedArrayBuffer), 'views handed to consume() survive the slot');
   assert.deepEqual(copy, fixtureBytes);
   const read = readWindow(records, { from: 0, to: lastOffset + 1, max: 1000, skip: [] }, true);
@@ -88,9 +90,55 @@ test('a reader copies only the batches its window reaches, and reads exactly wha
   }
   const tail = { from: lastOffset, to: lastOffset + 1, max: 1000, skip: [] };
   const head = { from: 0, to: 1, max: 1000, skip: [] };
-  assert.ok(takeBytes({ ...slotted(), aborted: [] }, tail).length < fixtureBytes.length, 'the batches below the window are left out');
-  assert.ok(takeBytes(slotted(), head).length < fixtureBytes.length, 'the batches from the window\'s end on are left out');
-  assert.equal(takeBytes(slotted(), tail).length, fixtureBytes.length, 'with aborted transactions the batches below stay (their markers are read)');
+  assert.ok(takeBytes({ ...slotted(), aborted: [] }, tail).buf.length < fixtureBytes.length, 'the batches below the window are left out');
+  assert.ok(takeBytes(slotted(), head).buf.length < fixtureBytes.length, 'the batches from the window\'s end on are left out');
+  assert.equal(takeBytes(slotted(), tail).buf.length, fixtureBytes.length, 'with aborted transactions the batches below stay (their markers are read)');
+});
+
+test('a window of compressed batches only is read in place (decompression makes the bytes consume() gets); a slot reused under it is still BATCH_CORRUPT', () => {
+  const batches = [
+    batch({ baseOffset: 0, gzip: true, records: [{ offsetDelta: 0, key: 'k0', value: 'v0' }, { offsetDelta: 1, value: 'v1' }] }),
+    batch({ baseOffset: 2, gzip: true, records: [{ offsetDelta: 0, value: 'v2' }] }),
+  ];
+  const all = Buffer.concat(batches);
+  const place = () => {
+    const { bytes, slot } = acquireRecordSlot(all.length);
+    all.copy(bytes);
+    return { kind: 'raw', topic: 't', partition: 3, highWatermark: 3, bytes, aborted: [], slot } satisfies RawRecordSet;
+  };
+  const window = { from: 0, to: 3, max: 1000, skip: [] };
+  const records = place();
+  const taken = takeBytes(records, window);
+  assert.equal(taken.inPlace, true);
+  assert.ok(taken.buf.buffer instanceof SharedArrayBuffer, 'no copy of the compressed bytes');
+  const read = readWindow(records, window, true);
+  assert.deepEqual(read.raw.offsets, [0, 1, 2]);
+  assert.deepEqual(Array.from({ length: 3 }, (_, i) => read.raw.values.at(i)!.toString()), ['v0', 'v1', 'v2']);
+  assert.ok(Array.from({ length: 3 }, (_, i) => read.raw.values.at(i)!).every((v) => !(v.buffer instanceof SharedArrayBuffer)), 'values are views on decompressed bytes, not on the slot');
+  // One uncompressed batch in the window: copied as before.
+  const mixed = Buffer.concat([batches[0]!, batch({ baseOffset: 2, records: [{ offsetDelta: 0, value: 'plain' }] })]);
+  const m = acquireRecordSlot(mixed.length);
+  mixed.copy(m.bytes);
+  assert.equal(takeBytes({ kind: 'raw', topic: 't', partition: 3, highWatermark: 3, bytes: m.bytes, aborted: [], slot: m.slot }, window).inPlace, false);
+  // Released and reused for other bytes that decode well: the reader must not take them for its own.
+  releaseRecordSlot(records.slot);
+  const other = acquireRecordSlot(all.length);
+  assert.equal(other.bytes.buffer, records.bytes.buffer);
+  all.copy(other.bytes);
+  assert.throws(() => readWindow(records, window, true), (err: Error & { code?: string }) => err.code === 'BATCH_CORRUPT' && /released before this thread read them/.test(err.message));
+  // ... and reused for bytes that fail to decode (a CRC mismatch here): reported as released, not as corrupt data.
+  const damaged = place();
+  const reuse = () => {
+    releaseRecordSlot(damaged.slot);
+    const next = acquireRecordSlot(all.length);
+    assert.equal(next.bytes.buffer, damaged.bytes.buffer);
+    all.copy(next.bytes);
+    next.bytes[70]! ^= 0xff; // inside batch 0's compressed records
+    return next;
+  };
+  const next = reuse();
+  assert.throws(() => readWindow({ ...damaged, slot: next.slot }, window, true), /CRC-32C/, 'the same bytes, still current, are corrupt data');
+  assert.throws(() => readWindow(damaged, window, true), (err: Error & { code?: string }) => err.code === 'BATCH_CORRUPT' && /released before this thread read them/.test(err.message));
 });
 
 class Noop extends Consumer {
