@@ -27,6 +27,8 @@ export class PartitionState {
   /** During isolation: the attempt each isolated message starts at (the calls that already contained it, + 1). */
   isolationAttempt = 1;
   paused = false;
+  /** Paused by the scheduler itself (prefetch full, a rewind), to be resumed by it soon: not by the consumer. */
+  pausedBriefly = false;
   /** Set during a retry backoff: nothing is dispatched. */
   retryTimer: NodeJS.Timeout | null = null;
   /** Waiting for kafkajs to deliver again from a seek: fetched batches are dropped until then. */

@@ -420,9 +420,15 @@ export class Scheduler {
   }
 
   #pause(state: PartitionState, reason: 'prefetch' | 'rewind' | 'consumer'): void {
-    if (state.paused) return;
+    const briefly = reason !== 'consumer';
+    if (state.paused) {
+      // The consumer's own pause over the scheduler's: no longer one that ends soon by itself.
+      if (state.pausedBriefly && !briefly) this.#deps.fetch.pause(state.route.topic, state.partition, (state.pausedBriefly = false));
+      return;
+    }
     state.paused = true;
-    this.#deps.fetch.pause(state.route.topic, state.partition);
+    state.pausedBriefly = briefly;
+    this.#deps.fetch.pause(state.route.topic, state.partition, briefly);
     this.#deps.events.emit('partition.paused', { group: state.route.group, topic: state.route.topic, partition: state.partition, reason });
   }
 
@@ -572,7 +578,7 @@ export class Scheduler {
     this.#holding = false;
     for (const s of this.#partitions.values()) {
       // A kafkajs consumer that restarted after a crash starts with no pauses; re-apply ours.
-      if (s.paused) this.#deps.fetch.pause(s.route.topic, s.partition);
+      if (s.paused) this.#deps.fetch.pause(s.route.topic, s.partition, s.pausedBriefly);
       this.#pump(s);
     }
     await Promise.all(revoking);

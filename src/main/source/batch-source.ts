@@ -29,7 +29,12 @@ export interface FetchedBatch {
 
 /** Pausing, resuming and seeking one partition: what the scheduler may ask of the source. */
 export interface FetchControl {
-  pause(topic: string, partition: number): void;
+  /**
+   * `briefly`: the scheduler will resume it by itself soon (its prefetch is full, or it is being
+   * rewound), unlike a consumer's own pause, which may last; the source may fetch the partition's
+   * broker more eagerly meanwhile, so the resume is not left waiting behind a long poll.
+   */
+  pause(topic: string, partition: number, briefly?: boolean): void;
   resume(topic: string, partition: number): void;
   /** The next batch of the partition starts at `offset`. */
   seek(topic: string, partition: number, offset: number): void;

@@ -103,13 +103,14 @@ export class KafkajsSource implements BatchSource {
     }
   }
 
-  pause(topic: string, partition: number): void {
+  pause(topic: string, partition: number, briefly = false): void {
     this.#guarded('pause', () => this.#consumer.pause([{ topic, partitions: [partition] }]));
+    this.#resumes.paused(topic, partition, briefly);
   }
 
   resume(topic: string, partition: number): void {
     this.#guarded('resume', () => this.#consumer.resume([{ topic, partitions: [partition] }]));
-    this.#resumes.resumed();
+    this.#resumes.resumed(topic, partition);
   }
 
   seek(topic: string, partition: number, offset: number): void {
