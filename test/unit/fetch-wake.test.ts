@@ -64,3 +64,39 @@ test('the hook: while a partition of the broker is paused briefly (and others ar
   assert.equal(group.fetched, 5, 'writes through the shortened view land on the group itself');
   assert.equal(group.maxWaitTime, 500, 'the group keeps its own maxWaitTime');
 });
+
+test('briefWaitMs: a quarter of how long the partition should still be paused (its pauses so far), or has been paused; 20 ms to maxWait', () => {
+  let t = 0;
+  const s = new ResumeSignal(() => t);
+  assert.equal(s.briefWaitMs('t', 0, 500), undefined, 'not paused');
+  s.paused('t', 0, false);
+  assert.equal(s.briefWaitMs('t', 0, 500), undefined, "a consumer's own pause is not brief");
+  // No history: a quarter of the time paused, from 20 ms up.
+  s.paused('t', 0, true);
+  assert.equal(s.briefWaitMs('t', 0, 500), BRIEF_PAUSE_WAIT_MS);
+  t = 400;
+  assert.equal(s.briefWaitMs('t', 0, 500), 100);
+  t = 5000;
+  assert.equal(s.briefWaitMs('t', 0, 500), 500, 'a long overdue pause: the full long poll, not a request every 20 ms');
+  s.resumed('t', 0); // that pause lasted 5 s
+  // Quick batches: pauses of 5 ms bring the average down (the 5 s one weighs 0.7^n); the broker is asked again every 20 ms.
+  for (let i = 0; i < 20; i++) {
+    s.paused('t', 0, true);
+    t += 5;
+    s.resumed('t', 0);
+  }
+  s.paused('t', 0, true);
+  assert.equal(s.briefWaitMs('t', 0, 500), BRIEF_PAUSE_WAIT_MS);
+  s.resumed('t', 0);
+  // Slow batches: pauses of 1.2 s, so a fresh one waits out the long poll (its queued batch outlasts it).
+  for (let i = 0; i < 12; i++) {
+    s.paused('t', 1, true);
+    t += 1200;
+    s.resumed('t', 1);
+  }
+  s.paused('t', 1, true);
+  assert.ok(Math.abs(s.briefWaitMs('t', 1, 500)! - 300) < 1, 'a quarter of the ~1.2 s it should still be paused');
+  t += 1000;
+  assert.equal(s.briefWaitMs('t', 1, 500), 250, 'a quarter of the 1 s it has been paused, once that is longer');
+  assert.equal(s.briefWaitMs('t', 0, 500), undefined, 'the other partition was resumed');
+});
