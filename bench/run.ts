@@ -11,7 +11,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import { brokersFromEnvOrLocal, KAFKA_VERSION, stopCluster } from '../scripts/kafka/broker.ts';
@@ -24,7 +24,8 @@ import { SCENARIOS } from './scenarios/index.ts';
 import { ensureNode } from '../scripts/node-versions.ts';
 
 const opts = parseOptions(SCENARIOS.map((s) => s.name));
-if (opts.node !== undefined && opts.node !== process.versions.node.split('.')[0]) process.exit(await rerunOn(opts.node));
+// PARTITA_BENCH_ON_NODE: set for the child, which runs the bench itself whatever its major says.
+if (opts.node !== undefined && !process.env.PARTITA_BENCH_ON_NODE && Number(opts.node) !== Number(process.versions.node.split('.')[0])) process.exit(await rerunOn(opts.node));
 
 /**
  * --node MAJOR: the same command again on that Node, harness and contenders alike (they are
@@ -42,9 +43,9 @@ async function rerunOn(major: string): Promise<number> {
   // The child runs with the flag still given and sees its own major, so it runs the bench itself.
   // It shares the terminal's process group (Ctrl-C reaches it directly); SIGTERM sent to this
   // process is passed on, so the child stops the broker it started as it would alone.
-  const child = spawn(node, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' });
+  const child = spawn(node, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, PARTITA_BENCH_ON_NODE: major } });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
-  return new Promise((resolve) => child.on('close', (code, signal) => resolve(code ?? (signal === 'SIGINT' ? 130 : 1))));
+  return new Promise((resolve) => child.on('close', (code, signal) => resolve(code ?? 128 + (signal ? osConstants.signals[signal] : 0))));
 }
 
 const runId = Date.now().toString(36);

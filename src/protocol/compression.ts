@@ -62,11 +62,16 @@ export function lz4Decompress(b: Buffer): Buffer {
  * batch (what the Java producer writes with a 1 MiB batch.size) was 27 allocations plus a copy of
  * all of it. One chunk that fits decompressed a 316 KiB zstd batch 26 % faster on Node 24 (750 →
  * 555 µs). The size is guessed from the codec's last ratio on this thread, 1/8 over; a guess too
- * small only means more chunks, one too large a transient over-allocation of 1/8 or so.
+ * small only means more chunks. A single chunk comes back as a slice of its allocation, which
+ * the records' views (and a carried batch) keep alive whole: where the guess was far too large
+ * (another topic's ratio), the output is copied to its size (see fitted).
  */
 const lastRatio = new Map<'gzip' | 'zstd', number>();
-const MIN_CHUNK = 64 * 1024;
+/** Node's own default: small batches allocate as before. */
+const MIN_CHUNK = 16 * 1024;
 const MAX_CHUNK = 64 * 2 ** 20;
+/** Spare room in a decompressed batch's allocation that is not worth a copy to drop. */
+const SPARE_BYTES = 64 * 1024;
 
 function zlibOptions(codec: 'gzip' | 'zstd', input: Buffer): zlib.ZlibOptions {
   const ratio = lastRatio.get(codec) ?? 4;
@@ -75,7 +80,13 @@ function zlibOptions(codec: 'gzip' | 'zstd', input: Buffer): zlib.ZlibOptions {
 
 function remember(codec: 'gzip' | 'zstd', input: Buffer, output: Buffer): Buffer {
   if (input.length > 0) lastRatio.set(codec, Math.max(1, output.length / input.length));
-  return output;
+  return fitted(output);
+}
+
+/** The output alone when its allocation is much larger (over SPARE_BYTES and a quarter more): else views would pin the rest. */
+export function fitted(output: Buffer): Buffer {
+  const spare = output.buffer.byteLength - output.length;
+  return spare > SPARE_BYTES && spare > output.length / 4 ? Buffer.from(output) : output;
 }
 
 function gunzipBytes(b: Buffer): Buffer {

@@ -119,16 +119,22 @@ function checkSlot(records: RawRecordSet): void {
 export function readWindow(records: FetchedRecords | WireRecords, window: RecordWindow, checkCrcs: boolean, carry?: CarryHolder): WindowRead {
   const skip = window.skip.length > 0 ? new Set(window.skip) : undefined;
   if (records.kind === 'raw') {
-    const { buf, inPlace } = takeBytes(records, window);
     let d;
     try {
-      d = decodeRecordSet(buf, { fetchOffset: window.from, untilOffset: window.to, maxRecords: window.max, skip, checkCrcs, abortedTransactions: records.aborted, decompress: decompressRecords, carry });
-    } catch (err) {
-      // Bytes read in place that no longer are this record set: say that, not what they failed as.
+      const { buf, inPlace } = takeBytes(records, window);
+      try {
+        d = decodeRecordSet(buf, { fetchOffset: window.from, untilOffset: window.to, maxRecords: window.max, skip, checkCrcs, abortedTransactions: records.aborted, decompress: decompressRecords, carry });
+      } catch (err) {
+        // Bytes read in place that no longer are this record set: say that, not what they failed as.
+        if (inPlace) checkSlot(records);
+        throw err;
+      }
       if (inPlace) checkSlot(records);
+    } catch (err) {
+      // Nothing read from bytes that failed (or were reused under the read) is carried to the next window.
+      if (carry) carry.carry = undefined;
       throw err;
     }
-    if (inPlace) checkSlot(records);
     const raw: RawBatch = { topic: records.topic, partition: records.partition, highWatermark: records.highWatermark, offsets: d.offsets, timestamps: d.timestamps, keys: d.keys, values: d.values, headers: d.headers };
     return { raw, endOffset: d.stoppedAt ?? window.to };
   }

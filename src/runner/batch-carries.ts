@@ -12,7 +12,8 @@ import type { CarryHolder } from '../protocol/record-set.ts';
 /** Decompressed bytes one thread keeps for next windows, at most. */
 export const CARRY_BUDGET_BYTES = 32 * 2 ** 20;
 
-const sizeOf = (holder: CarryHolder) => holder.carry?.records.length ?? 0;
+/** What a carry keeps alive: its records' whole allocation (a view keeps all of it). */
+const sizeOf = (holder: CarryHolder) => holder.carry?.records.buffer.byteLength ?? 0;
 
 export class BatchCarries {
   /** By partition key, least recently read first. */
