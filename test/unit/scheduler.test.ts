@@ -13,7 +13,7 @@ import type { Executor } from '../../src/main/dispatch/executor.ts';
 import { OffsetTracker } from '../../src/main/offsets.ts';
 import { Scheduler } from '../../src/main/scheduler/scheduler.ts';
 import { Instrumentation } from '../../src/events.ts';
-import { admitted, type BatchOutcome } from '../../src/protocol/tasks.ts';
+import { admitted, type BatchOutcome, type ConsumerControl } from '../../src/protocol/tasks.ts';
 import { readWindow } from '../../src/protocol/records.ts';
 
 class Noop extends Consumer {
@@ -26,7 +26,7 @@ function raw(partition: number, from: number, count: number): ArrayBatch {
   return b;
 }
 
-function harness(opts: { prefetch?: number; maxMessages?: number; fail?: (b: RawBatch, attempt: number) => boolean } = {}) {
+function harness(opts: { prefetch?: number; maxMessages?: number; fail?: (b: RawBatch, attempt: number) => boolean; control?: (b: RawBatch) => ConsumerControl | undefined } = {}) {
   const app = createApp({
     kafka: { brokers: ['127.0.0.1:9092'] },
     routes: { g: { prefetch: opts.prefetch ?? 2, maxMessages: opts.maxMessages ?? 1000, retryBackoff: { initialMs: 20, maxMs: 40 }, topics: { t: { consumer: Noop } } } },
@@ -50,7 +50,8 @@ function harness(opts: { prefetch?: number; maxMessages?: number; fail?: (b: Raw
           // Like a worker thread getting to a task that waited behind others: a fenced one never starts.
           if (!admitted(gate)) return resolve({ threadId: 1, commitOffset: null, durationMs: 0, withdrawn: true });
           const failed = opts.fail?.(b, attempt) ?? false;
-          resolve(failed ? { threadId: 1, commitOffset: null, endOffset, durationMs: 0, error: { name: 'Error', message: 'boom' } } : { threadId: 1, commitOffset: endOffset, endOffset, messages: b.offsets.length, durationMs: 0 });
+          const control = opts.control?.(b);
+          resolve(failed ? { threadId: 1, commitOffset: null, endOffset, durationMs: 0, error: { name: 'Error', message: 'boom' } } : { threadId: 1, commitOffset: endOffset, endOffset, messages: b.offsets.length, durationMs: 0, ...(control ? { control } : {}) });
         });
       }),
     revoke: async () => {
@@ -71,7 +72,7 @@ function harness(opts: { prefetch?: number; maxMessages?: number; fail?: (b: Raw
     executorFor: () => executor,
     events: new Instrumentation(),
     fetch: {
-      pause: (_t, p) => calls.push(`pause p${p}`),
+      pause: (_t, p, briefly) => calls.push(`pause p${p}${briefly ? ' brief' : ''}`),
       resume: (_t, p) => calls.push(`resume p${p}`),
       seek: (_t, p, o) => calls.push(`seek p${p} ${o}`),
     },
@@ -105,9 +106,20 @@ test('a full queue pauses the partition; draining below prefetch resumes it', as
   h.accept(raw(0, 0, 1), 1); // runs
   h.accept(raw(0, 1, 1), 2); // queued 1
   h.accept(raw(0, 2, 1), 3); // queued 2 → pause
-  assert.deepEqual(h.calls, ['run p0 0-0 a1', 'pause p0']);
+  assert.deepEqual(h.calls, ['run p0 0-0 a1', 'pause p0 brief']);
   await h.finishOne();
   assert.deepEqual(h.calls.slice(2), ['resume p0', 'run p0 1-1 a1']);
+});
+
+test("the scheduler's own pauses are brief, a consumer's pause() is not, and when it ends on a full queue the pause is brief again", async () => {
+  const h = harness({ prefetch: 2, control: (b) => (b.offsets[0] === 0 ? { pauseMs: 30 } : undefined) });
+  h.accept(raw(0, 0, 1), 1); // runs, and will ask for a pause
+  h.accept(raw(0, 1, 1), 2);
+  h.accept(raw(0, 2, 1), 3); // queue full: the scheduler's pause
+  await h.finishOne(); // the consumer's pause over it
+  assert.deepEqual(h.calls, ['run p0 0-0 a1', 'pause p0 brief', 'pause p0']);
+  await new Promise((r) => setTimeout(r, 80)); // its 30 ms end; the queue is still full
+  assert.deepEqual(h.calls.slice(3), ['pause p0 brief', 'resume p0', 'run p0 1-1 a1']);
 });
 
 test('a window without records (all filtered, or control records only) still moves the watermark, in order', async () => {
@@ -180,7 +192,7 @@ test('revoking a paused partition resumes it in kafkajs (which keeps pauses acro
   const h = harness({ prefetch: 1 });
   h.accept(raw(0, 0, 1), 1); // runs
   h.accept(raw(0, 1, 1), 2); // queued → pause
-  assert.equal(h.calls.at(-1), 'pause p0');
+  assert.equal(h.calls.at(-1), 'pause p0 brief');
   const revoked = h.scheduler.revoke('t', 0, 5000);
   assert.equal(h.calls.at(-1), 'resume p0');
   await h.finishOne();

@@ -261,6 +261,8 @@ export class Scheduler {
     Atomics.notify(state.fence, GATE_RESUME); // releases a waiter of an earlier pause
     if (state.revoked || this.#stopping) return;
     if (state.paused && !state.seeking && state.queue.length < this.#deps.group.settings.prefetch) this.#resume(state);
+    // Still paused, now only because its prefetch is full (or a seek): the scheduler's own pause again, brief.
+    else if (state.paused && !state.pausedBriefly) this.#deps.fetch.pause(state.route.topic, state.partition, (state.pausedBriefly = true));
     this.#pump(state);
   }
 
