@@ -84,7 +84,14 @@ test('one broker of three killed mid-stream: leaders move, consumption resumes, 
     await createTopic(healthy, 3, 3);
     const admin = kafka().admin();
     await admin.connect();
-    await admin.setOffsets({ groupId: group, topic: healthy, partitions: [0, 1, 2].map((partition) => ({ partition, offset: '7' })) });
+    // kafkajs's admin asks any broker for metadata, and one whose cache does not have the new topic
+    // yet answers UNKNOWN_TOPIC_OR_PARTITION (CI, once): ask again until every broker knows it.
+    await waitFor(
+      () => admin.setOffsets({ groupId: group, topic: healthy, partitions: [0, 1, 2].map((partition) => ({ partition, offset: '7' })) }).then(() => true, () => false),
+      `${group}'s offsets on ${healthy} set`,
+      30_000,
+      200,
+    );
     await admin.disconnect();
     const duplicates = await consumeThrough('broker-loss', 6, 3, async () => {
       await stopNode({ nodes: 3, port, index: 0, kill: true });
