@@ -52,10 +52,6 @@ export interface BatchCarry {
   from: number;
 }
 
-/** Where a reader keeps the one BatchCarry of a partition between windows. */
-export interface CarryHolder {
-  carry: BatchCarry | undefined;
-}
 
 export interface AbortedTransaction {
   producerId: bigint;
@@ -77,8 +73,8 @@ export interface DecodeOptions {
   maxRecords?: number | undefined;
   /** Offsets not to take (dead-lettered messages read again). */
   skip?: ReadonlySet<number> | undefined;
-  /** The partition's carried batch (read, then replaced by what this window stops inside, or cleared). */
-  carry?: CarryHolder | undefined;
+  /** The batch the partition's previous window stopped inside (used where it matches). */
+  carried?: BatchCarry | undefined;
 }
 
 /** The records a consumer sees, column-wise, plus where the next fetch starts. */
@@ -94,6 +90,8 @@ export interface DecodedRecords {
   batches: number;
   /** The offset of the first record left out because `maxRecords` were taken; null when none was. */
   stoppedAt: number | null;
+  /** The compressed batch this window stopped inside, for the next window (null when it stopped elsewhere). */
+  carry: BatchCarry | null;
 }
 
 /**
@@ -104,37 +102,28 @@ export interface DecodedRecords {
  * only when `skipBelow` (not with aborted transactions: their markers are
  * read wherever they are). Anything unexpected stops the trimming there and
  * leaves it to decodeRecordSet to report.
+ *
+ * `compressedOnly`: every batch in [start, end) is compressed (or a control
+ * batch, which gives a consumer nothing; a trailing partial batch is never
+ * read). No record a consumer gets is then a view on these bytes, since
+ * decompression makes bytes of its own, and a reader may decode them where
+ * they lie instead of copying them first.
  */
-export function windowBytes(buf: Buffer, fromOffset: number, untilOffset: number, skipBelow: boolean): { start: number; end: number } {
+export function windowBytes(buf: Buffer, fromOffset: number, untilOffset: number, skipBelow: boolean): { start: number; end: number; compressedOnly: boolean } {
   let start = 0;
   let at = 0;
+  let compressedOnly = true;
   while (at + BATCH_HEADER_BYTES <= buf.length) {
     const baseOffset = Number(buf.readBigInt64BE(at));
     const end = at + LOG_OVERHEAD + buf.readInt32BE(at + 8);
-    if (end < at + BATCH_HEADER_BYTES || end > buf.length || buf.readInt8(at + MAGIC_OFFSET) !== 2) break;
-    if (baseOffset >= untilOffset) return { start, end: at };
+    if (end > buf.length && end >= at + BATCH_HEADER_BYTES && buf.readInt8(at + MAGIC_OFFSET) === 2) break; // the partial trailing batch
+    if (end < at + BATCH_HEADER_BYTES || end > buf.length || buf.readInt8(at + MAGIC_OFFSET) !== 2) return { start, end: buf.length, compressedOnly: false };
+    if (baseOffset >= untilOffset) return { start, end: at, compressedOnly };
     if (skipBelow && start === at && baseOffset + buf.readInt32BE(at + 23) < fromOffset) start = end;
+    else if ((buf.readInt16BE(at + 21) & (COMPRESSION_MASK | CONTROL)) === 0) compressedOnly = false;
     at = end;
   }
-  return { start, end: buf.length };
-}
-
-/**
- * Whether every record batch in buf[start, end) is compressed (or a control
- * batch, which gives a consumer nothing): then no record a consumer gets is
- * a view on these bytes, since decompression makes bytes of its own, and a
- * reader may decode them where they lie instead of copying them first.
- */
-export function onlyCompressed(buf: Buffer, start: number, end: number): boolean {
-  let at = start;
-  while (at + BATCH_HEADER_BYTES <= end) {
-    const next = at + LOG_OVERHEAD + buf.readInt32BE(at + 8);
-    const attributes = buf.readInt16BE(at + 21);
-    if (next < at + BATCH_HEADER_BYTES || buf.readInt8(at + MAGIC_OFFSET) !== 2) return false;
-    if ((attributes & COMPRESSION_MASK) === 0 && (attributes & CONTROL) === 0) return false;
-    at = next;
-  }
-  return true;
+  return { start, end: buf.length, compressedOnly };
 }
 
 /**
@@ -144,15 +133,13 @@ export function onlyCompressed(buf: Buffer, start: number, end: number): boolean
  */
 export function decodeRecordSet(buf: Buffer, opts: DecodeOptions): DecodedRecords {
   const spans = new RecordSpans();
-  const out: DecodedRecords = { offsets: [], timestamps: [], keys: new SpanColumn(spans, 'key'), values: new SpanColumn(spans, 'value'), headers: new SpanColumn(spans, 'headers'), nextOffset: null, batches: 0, stoppedAt: null };
+  const out: DecodedRecords = { offsets: [], timestamps: [], keys: new SpanColumn(spans, 'key'), values: new SpanColumn(spans, 'value'), headers: new SpanColumn(spans, 'headers'), nextOffset: null, batches: 0, stoppedAt: null, carry: null };
   const until = opts.untilOffset ?? Number.MAX_SAFE_INTEGER;
   const max = opts.maxRecords ?? Number.MAX_SAFE_INTEGER;
   // Aborted transactions in offset order; a producer's records are dropped from its abort's first offset to its marker.
   const pending = [...opts.abortedTransactions].sort((a, b) => a.firstOffset - b.firstOffset);
   const aborting = new Set<bigint>();
-  // The carried batch is for this window only: what this one stops inside replaces it, else it is dropped.
-  const carriedFrom = opts.carry?.carry;
-  if (opts.carry) opts.carry.carry = undefined;
+  const carriedFrom = opts.carried;
   let at = 0;
   while (at + LOG_OVERHEAD <= buf.length) {
     const baseOffset = exact(buf.readBigInt64BE(at), 'base offset');
@@ -222,7 +209,7 @@ export function decodeRecordSet(buf: Buffer, opts: DecodeOptions): DecodedRecord
       if (offset < opts.fetchOffset || offset >= until || opts.skip?.has(offset)) continue;
       if (out.offsets.length >= max) {
         out.stoppedAt = offset;
-        if (codec !== 0 && opts.carry) opts.carry.carry = { baseOffset, batchLength, crc: storedCrc, records, from: offset };
+        if (codec !== 0) out.carry = { baseOffset, batchLength, crc: storedCrc, records, from: offset };
         break;
       }
       out.offsets.push(offset);

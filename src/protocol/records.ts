@@ -16,7 +16,7 @@ import type { ArrayBatch, RawBatch } from './batch-codec.ts';
 import { packBatch, pickRows, unpackBatch } from './batch-codec.ts';
 import { BatchCorruptError } from '../errors.ts';
 import { decompressRecords } from './compression.ts';
-import { decodeRecordSet, onlyCompressed, windowBytes, type AbortedTransaction, type CarryHolder } from './record-set.ts';
+import { decodeRecordSet, windowBytes, type AbortedTransaction, type BatchCarry } from './record-set.ts';
 
 /** The bytes of one partition's Fetch response: record batches as the broker stored them. */
 export interface RawRecordSet {
@@ -73,6 +73,8 @@ export interface WindowRead {
   raw: RawBatch;
   /** Where the window's unread rest starts: `to` when all of it was taken. */
   endOffset: number;
+  /** The compressed batch the window stopped inside, for the partition's next window (see BatchCarry). */
+  carry?: BatchCarry | undefined;
 }
 
 /** The form a record set crosses to a thread in: raw bytes as they are (shared), decoded columns packed (to transfer). */
@@ -96,8 +98,8 @@ export function takeBytes(records: RawRecordSet, window: RecordWindow): { buf: B
   // Only the batches this window can reach: one fetch is many windows (maxMessages), and
   // copying the whole set for each made the copies grow with the square of the set.
   // Read before the generation check below, like the copy, so a reuse meanwhile is caught.
-  const { start, end } = windowBytes(all, window.from, window.to, records.aborted.length === 0);
-  if (onlyCompressed(all, start, end)) return { buf: all.subarray(start, end), inPlace: true };
+  const { start, end, compressedOnly } = windowBytes(all, window.from, window.to, records.aborted.length === 0);
+  if (compressedOnly) return { buf: all.subarray(start, end), inPlace: true };
   const copy = Buffer.allocUnsafeSlow(end - start);
   all.copy(copy, 0, start, end);
   checkSlot(records);
@@ -113,30 +115,24 @@ function checkSlot(records: RawRecordSet): void {
 }
 
 /**
- * Reads the window's records: decodes (and checks) only the record batches it covers. `carry`:
- * the partition's holder of a compressed batch the previous window stopped inside (see BatchCarry).
+ * Reads the window's records: decodes (and checks) only the record batches it covers. `carried`:
+ * the compressed batch the partition's previous window stopped inside (see BatchCarry).
  */
-export function readWindow(records: FetchedRecords | WireRecords, window: RecordWindow, checkCrcs: boolean, carry?: CarryHolder): WindowRead {
+export function readWindow(records: FetchedRecords | WireRecords, window: RecordWindow, checkCrcs: boolean, carried?: BatchCarry): WindowRead {
   const skip = window.skip.length > 0 ? new Set(window.skip) : undefined;
   if (records.kind === 'raw') {
+    const { buf, inPlace } = takeBytes(records, window);
     let d;
     try {
-      const { buf, inPlace } = takeBytes(records, window);
-      try {
-        d = decodeRecordSet(buf, { fetchOffset: window.from, untilOffset: window.to, maxRecords: window.max, skip, checkCrcs, abortedTransactions: records.aborted, decompress: decompressRecords, carry });
-      } catch (err) {
-        // Bytes read in place that no longer are this record set: say that, not what they failed as.
-        if (inPlace) checkSlot(records);
-        throw err;
-      }
-      if (inPlace) checkSlot(records);
+      d = decodeRecordSet(buf, { fetchOffset: window.from, untilOffset: window.to, maxRecords: window.max, skip, checkCrcs, abortedTransactions: records.aborted, decompress: decompressRecords, carried });
     } catch (err) {
-      // Nothing read from bytes that failed (or were reused under the read) is carried to the next window.
-      if (carry) carry.carry = undefined;
+      // Bytes read in place that no longer are this record set: say that, not what they failed as.
+      if (inPlace) checkSlot(records);
       throw err;
     }
+    if (inPlace) checkSlot(records);
     const raw: RawBatch = { topic: records.topic, partition: records.partition, highWatermark: records.highWatermark, offsets: d.offsets, timestamps: d.timestamps, keys: d.keys, values: d.values, headers: d.headers };
-    return { raw, endOffset: d.stoppedAt ?? window.to };
+    return { raw, endOffset: d.stoppedAt ?? window.to, ...(d.carry ? { carry: d.carry } : {}) };
   }
   const all = records.kind === 'decoded' ? records.raw : unpackBatch(records.packed);
   const rows: number[] = [];

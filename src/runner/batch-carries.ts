@@ -7,62 +7,54 @@
  * partitions lose theirs; their next window decompresses the batch again,
  * which is all a carry saves.
  */
-import type { CarryHolder } from '../protocol/record-set.ts';
+import type { BatchCarry } from '../protocol/record-set.ts';
 
 /** Decompressed bytes one thread keeps for next windows, at most. */
 export const CARRY_BUDGET_BYTES = 32 * 2 ** 20;
 
 /** What a carry keeps alive: its records' whole allocation (a view keeps all of it). */
-const sizeOf = (holder: CarryHolder) => holder.carry?.records.buffer.byteLength ?? 0;
+const sizeOf = (carry: BatchCarry) => carry.records.buffer.byteLength;
 
 export class BatchCarries {
-  /** By partition key, least recently read first. */
-  readonly #holders = new Map<string, CarryHolder>();
+  /** By partition key, least recently kept first. */
+  readonly #carries = new Map<string, BatchCarry>();
   #bytes = 0;
 
   constructor(private readonly budgetBytes = CARRY_BUDGET_BYTES) {}
 
-  /** Reads one window of the partition with its holder (`read` replaces or clears the carry), then keeps the budget. */
-  read<T>(key: string, read: (holder: CarryHolder) => T): T {
-    let holder = this.#holders.get(key);
-    if (holder) {
-      this.#bytes -= sizeOf(holder);
-      this.#holders.delete(key);
-    } else holder = { carry: undefined };
-    try {
-      return read(holder);
-    } finally {
-      if (holder.carry) {
-        this.#holders.set(key, holder);
-        this.#bytes += sizeOf(holder);
-        this.#trim(key);
-      }
+  /** The partition's carry, for its next window; it is no longer kept (the read gives back what it stops inside). */
+  take(key: string): BatchCarry | undefined {
+    const carry = this.#carries.get(key);
+    if (carry) this.drop(key);
+    return carry;
+  }
+
+  /** Keeps what the partition's window stopped inside, then the budget: the least recently kept others go first. */
+  keep(key: string, carry: BatchCarry): void {
+    this.drop(key);
+    this.#carries.set(key, carry);
+    this.#bytes += sizeOf(carry);
+    for (const [other] of this.#carries) {
+      if (this.#bytes <= this.budgetBytes) return;
+      if (other !== key) this.drop(other);
     }
   }
 
   /** The partition is gone from this thread (revoked): its carry with it. */
   drop(key: string): void {
-    const holder = this.#holders.get(key);
-    if (!holder) return;
-    this.#bytes -= sizeOf(holder);
-    this.#holders.delete(key);
+    const carry = this.#carries.get(key);
+    if (!carry) return;
+    this.#bytes -= sizeOf(carry);
+    this.#carries.delete(key);
   }
 
   clear(): void {
-    this.#holders.clear();
+    this.#carries.clear();
     this.#bytes = 0;
   }
 
   /** Decompressed bytes kept now (tests). */
   get bytes(): number {
     return this.#bytes;
-  }
-
-  #trim(keep: string): void {
-    for (const [key, holder] of this.#holders) {
-      if (this.#bytes <= this.budgetBytes) return;
-      if (key === keep) continue;
-      this.drop(key);
-    }
   }
 }

@@ -183,8 +183,9 @@ export class PartitionRunner {
     let split: number | undefined;
     try {
       route = this.#route(group, topic);
-      const checkCrcs = this.#app.group(group)!.settings.checkCrcs;
-      const read = this.#carries.read(partitionKey(group, topic, partition), (carry) => readWindow(records, window, checkCrcs, carry));
+      const key = partitionKey(group, topic, partition);
+      const read = readWindow(records, window, this.#app.group(group)!.settings.checkCrcs, this.#carries.take(key));
+      if (read.carry) this.#carries.keep(key, read.carry);
       endOffset = read.endOffset;
       ({ raw, filtered } = applyFilter(read.raw, route));
       parts = route.parallel ? splitByKey(raw, route.parallel, group, resolveDeserializer(route.deserializer), attempt) : [{ vp: null, raw }];
